@@ -1,0 +1,1 @@
+"""VAS-MS media node: runs mediasoup workers, ingests sources, serves gRPC."""

@@ -1,0 +1,1 @@
+"""gRPC contract between the control plane and media nodes (generated stubs live here)."""
