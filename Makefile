@@ -42,7 +42,7 @@ test: setup lint
 	$(VENV)/bin/pytest -q
 
 run: setup
-	$(PY) -m media_node.mediasoup
+	$(PY) -m media_node
 
 bench: setup
 	$(PY) bench/worker_channel.py

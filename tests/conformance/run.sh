@@ -3,7 +3,9 @@
 # npm tarball we build the worker from) against OUR worker binary, through
 # MEDIASOUP_WORKER_BIN. This is the conformance check of the offline build:
 # shims, compatibility headers and the DTLS patch must not change behaviour.
-# Extra arguments go to jest (e.g. --json --outputFile=...).
+# Extra arguments go to jest (e.g. --json --outputFile=...). With --prepare-only
+# it only installs the Node library and its test dependencies into
+# build/conformance (bench/ uses that as the Node baseline) and exits.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -29,6 +31,11 @@ data="$work/mediasoup/node/lib/test/data"
 mkdir -p "$data"
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=vasms-conformance" \
   -keyout "$data/dtls-key.pem" -out "$data/dtls-cert.pem" >/dev/null 2>&1
+
+if [ "${1:-}" = "--prepare-only" ]; then
+  echo "$work/mediasoup/node/lib"
+  exit 0
+fi
 
 cd "$work"
 export MEDIASOUP_WORKER_BIN

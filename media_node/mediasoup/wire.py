@@ -1,0 +1,35 @@
+"""Small helpers for reading the worker's FlatBuffers replies.
+
+Generated readers return the body union as an untyped table and strings as
+bytes; these helpers do those two conversions in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from .errors import MediasoupError
+from .fbs.FBS.Response.Response import Response
+
+
+class _Table(Protocol):
+    def Init(self, buf: bytes, pos: int) -> None: ...
+
+
+TableT = TypeVar("TableT", bound=_Table)
+
+
+def body_as(response: Response, table_type: type[TableT]) -> TableT:
+    """Returns the response body read as ``table_type`` (the caller knows the method)."""
+    table = response.Body()
+    if table is None:
+        raise MediasoupError(f"worker response has no body (expected {table_type.__name__})")
+    body = table_type()
+    body.Init(table.Bytes, table.Pos)
+    return body
+
+
+def strings(length: int, item: Callable[[int], bytes]) -> list[str]:
+    """Decodes a FlatBuffers vector of strings given its length and item accessor."""
+    return [item(i).decode() for i in range(length)]
