@@ -62,16 +62,25 @@ async def python_run(total: int, concurrency: int) -> dict[str, float]:
 
 
 def node_run(total: int, concurrency: int) -> dict[str, float]:
-    lib = subprocess.run(
-        ["bash", str(REPO / "tests" / "conformance" / "run.sh"), "--prepare-only"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip().splitlines()[-1]
+    lib = (
+        subprocess.run(
+            ["bash", str(REPO / "tests" / "conformance" / "run.sh"), "--prepare-only"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     env = dict(os.environ, MEDIASOUP_WORKER_BIN=str(Path(resolve_worker_bin()).resolve()))
     out = subprocess.run(
-        ["node", str(REPO / "bench" / "node" / "worker_dump.js"), lib, str(total),
-         str(concurrency)],
+        [
+            "node",
+            str(REPO / "bench" / "node" / "worker_dump.js"),
+            lib,
+            str(total),
+            str(concurrency),
+        ],
         check=True,
         capture_output=True,
         text=True,

@@ -54,8 +54,10 @@ mkdir -p "$root/build"
 ln -sfn "$pkg_dir/package" "$root/build/mediasoup-package"
 
 # --- 2. Cache key: version + every file of ours the build reads ----------------
-shim_hash="$(cd "$tp" && find . -type f -print0 | LC_ALL=C sort -z \
-  | xargs -0 sha256sum | cat - "$root/scripts/build-worker.sh" | sha256sum | cut -c1-16)"
+# (Docs such as third_party/mediasoup-worker/README.md are not inputs.)
+shim_hash="$(cd "$tp" && find subprojects patches stub version.env -type f -print0 \
+  | LC_ALL=C sort -z | xargs -0 sha256sum | cat - "$root/scripts/build-worker.sh" \
+  | sha256sum | cut -c1-16)"
 patch_hash="$(cd "$tp/patches" && sha256sum ./*.patch | sha256sum | cut -c1-16)"
 out_dir="$cache_root/worker/$MEDIASOUP_VERSION-$shim_hash"
 bin="$out_dir/mediasoup-worker"
