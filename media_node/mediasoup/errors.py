@@ -16,6 +16,10 @@ class InvalidStateError(MediasoupError):
     """The entity is closed or otherwise cannot perform the operation."""
 
 
+class UnsupportedError(MediasoupError):
+    """Valid input that mediasoup does not support (e.g. a codec no router offers)."""
+
+
 class WorkerClosedError(InvalidStateError):
     """The worker (or its channel) is closed: pending and new requests fail with this."""
 
