@@ -87,6 +87,18 @@ class RequestTemplate(NamedTuple):
     method: int
 
 
+def locate_once(frame: bytes, needle: bytes) -> int:
+    """Offset of ``needle`` in a serialised request, which must hold it exactly once.
+
+    Used to find where sentinel ids/SSRCs landed in a template, so they can be
+    patched per send; a value that is absent or repeated cannot be patched safely.
+    """
+    at = frame.find(needle)
+    if at < 0 or frame.find(needle, at + 1) >= 0:
+        raise ValueError("template sentinel absent or not unique")
+    return at
+
+
 class _Pending(NamedTuple):
     future: asyncio.Future[Response]
     method: int

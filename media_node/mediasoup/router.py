@@ -1,28 +1,37 @@
-"""Router: one media room inside a worker.
+"""Router: one media room inside a worker (this product: one router per stream).
 
-At this layer a router is a bare worker entity (create, dump, close). Its RTP
-capabilities are computed on our side (mediasoup never sends them to the
-worker) and are added together with transports, producers and consumers.
+The router's RTP capabilities are computed here from its media codecs
+(mediasoup never sends them to the worker). Producers are registered
+router-wide, so any transport of the router can consume any of them.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NewType
 
 import flatbuffers
 
+from . import ortc
 from .errors import InvalidStateError, MediasoupError
-from .events import OnceEvent
+from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Router.DumpResponse import DumpResponse
 from .fbs.FBS.Worker import CloseRouterRequest as close_router_fbs
+from .rtp_parameters import RtpCapabilities, RtpCodecCapability
 from .wire import body_as, strings
 
 if TYPE_CHECKING:
     from .channel import Channel
+    from .pipe_transport import PipeTransport, PipeTransportOptions
+    from .plain_transport import PlainTransport, PlainTransportOptions
+    from .producer import Producer, ProducerId
+    from .transport import Transport, TransportId
+    from .webrtc_transport import WebRtcTransport, WebRtcTransportOptions
 
 RouterId = NewType("RouterId", str)
 
@@ -42,40 +51,127 @@ class RouterDump:
 
 @dataclass(slots=True)
 class RouterOptions:
-    """Options of ``Worker.create_router``.
+    """Options of ``Worker.create_router``."""
 
-    ``app_data`` is the caller's own bookkeeping; the driver never reads it.
-    """
-
+    media_codecs: list[RtpCodecCapability] = field(default_factory=list)
+    """Codecs this router offers; payload types are assigned if not given. Empty: a
+    router that can route nothing (useful only in tests of the bare entity)."""
     app_data: dict[str, Any] = field(default_factory=dict)
 
 
 class Router:
     """Handle of a router living in a worker. Create it with ``Worker.create_router``."""
 
-    def __init__(self, router_id: RouterId, channel: Channel, app_data: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        router_id: RouterId,
+        channel: Channel,
+        rtp_capabilities: RtpCapabilities,
+        app_data: dict[str, Any],
+    ) -> None:
         self.id = router_id
         self.app_data = app_data
+        self.rtp_capabilities = rtp_capabilities
         self._channel = channel
         self._closed = False
+        self._transports: dict[TransportId, Transport] = {}
+        self._producers: dict[ProducerId, Producer] = {}
+        self._create_templates: dict[Any, Any] = {}
+        """Serialised create-transport requests per options value (see webrtc_transport)."""
         self.on_close: OnceEvent[str] = OnceEvent("router.close")
         """Fires once with the reason: "closed" (by us) or "worker closed"."""
+        self.on_new_transport: Event[Transport] = Event("router.new_transport")
+
+    # -- state -------------------------------------------------------------------------
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    async def dump(self) -> RouterDump:
+    @property
+    def transports(self) -> dict[TransportId, Transport]:
+        return dict(self._transports)
+
+    @property
+    def producers(self) -> dict[ProducerId, Producer]:
+        return dict(self._producers)
+
+    def can_consume(self, producer_id: str, rtp_capabilities: RtpCapabilities) -> bool:
+        """Whether an endpoint with these capabilities can consume the producer.
+
+        False (never an exception) for an unknown producer and for capabilities
+        that are malformed or do not match, as in mediasoup.
+        """
+        producer = self._producers.get(producer_id)  # type: ignore[call-overload]
+        if producer is None:
+            _log.debug("can_consume: producer %s not found", producer_id)
+            return False
+        try:
+            return ortc.can_consume(
+                producer.consumable_rtp_parameters, copy.deepcopy(rtp_capabilities)
+            )
+        except (TypeError, MediasoupError) as error:
+            _log.debug("can_consume: %s", error)
+            return False
+
+    def _check_open(self) -> None:
         if self._closed:
             raise InvalidStateError("router closed")
+
+    # -- transports ----------------------------------------------------------------------
+
+    async def create_webrtc_transport(self, options: WebRtcTransportOptions) -> WebRtcTransport:
+        from .webrtc_transport import WebRtcTransport
+
+        self._check_open()
+        transport = await WebRtcTransport.create(self, self._channel, options)
+        return self._adopt(transport)
+
+    async def create_plain_transport(self, options: PlainTransportOptions) -> PlainTransport:
+        from .plain_transport import PlainTransport
+
+        self._check_open()
+        transport = await PlainTransport.create(self, self._channel, options)
+        return self._adopt(transport)
+
+    async def create_pipe_transport(self, options: PipeTransportOptions) -> PipeTransport:
+        from .pipe_transport import PipeTransport
+
+        self._check_open()
+        transport = await PipeTransport.create(self, self._channel, options)
+        return self._adopt(transport)
+
+    def _adopt(self, transport: Any) -> Any:
+        if self._closed:  # closed while the create request was in flight
+            transport._router_closed("router closed")
+            raise InvalidStateError("router closed while creating a transport")
+        self._transports[transport.id] = transport
+        transport.on_close.add_listener(lambda _reason: self._transports.pop(transport.id, None))
+        self.on_new_transport.emit(transport)
+        return transport
+
+    # -- producers registry (router-wide) ------------------------------------------------
+
+    def _get_producer(self, producer_id: ProducerId) -> Producer | None:
+        return self._producers.get(producer_id)
+
+    def _add_producer(self, producer: Producer) -> None:
+        self._producers[producer.id] = producer
+
+    def _remove_producer(self, producer: Producer) -> None:
+        if self._producers.get(producer.id) is producer:
+            del self._producers[producer.id]
+
+    # -- dump / close --------------------------------------------------------------------
+
+    async def dump(self) -> RouterDump:
+        self._check_open()
         response = await self._channel.request(Method.ROUTER_DUMP, self.id)
         body = body_as(response, DumpResponse)
         producers: dict[str, list[str]] = {}
         for i in range(body.MapProducerIdConsumerIdsLength()):
             entry = body.MapProducerIdConsumerIds(i)
-            producers[entry.Key().decode()] = [
-                entry.Values(j).decode() for j in range(entry.ValuesLength())
-            ]
+            producers[entry.Key().decode()] = strings(entry.ValuesLength(), entry.Values)
         consumers: dict[str, str] = {}
         for i in range(body.MapConsumerIdProducerIdLength()):
             pair = body.MapConsumerIdProducerId(i)
@@ -116,4 +212,19 @@ class Router:
 
     def _mark_closed(self, reason: str) -> None:
         self._closed = True
+        child_reason = "router closed" if reason == "closed" else reason
+        for transport in list(self._transports.values()):
+            transport._router_closed(child_reason)
+        self._transports.clear()
+        self._producers.clear()
         self.on_close.emit(reason)
+        self.on_new_transport.clear()
+
+
+def new_router_id() -> RouterId:
+    return RouterId(str(uuid.uuid4()))
+
+
+def router_capabilities(options: RouterOptions) -> RtpCapabilities:
+    """The router's capabilities; raises TypeError/UnsupportedError for bad codecs."""
+    return ortc.generate_router_rtp_capabilities(options.media_codecs)

@@ -7,7 +7,7 @@ bytes; these helpers do those two conversions in one place.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .errors import MediasoupError
 from .fbs.FBS.Response.Response import Response
@@ -33,3 +33,19 @@ def body_as(response: Response, table_type: type[TableT]) -> TableT:
 def strings(length: int, item: Callable[[int], bytes]) -> list[str]:
     """Decodes a FlatBuffers vector of strings given its length and item accessor."""
     return [item(i).decode() for i in range(length)]
+
+
+def plain(value: Any) -> Any:
+    """Converts a generated object-API value (``...T`` instances) into plain data.
+
+    Used for dumps and stats, which are read rarely and shown as they are: keys
+    keep flatc's camelCase attribute names (mediasoup's JSON names), strings
+    become ``str``, absent fields are left out, enums stay integers.
+    """
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if hasattr(value, "__dict__"):
+        return {key: plain(item) for key, item in vars(value).items() if item is not None}
+    return value

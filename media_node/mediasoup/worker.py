@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +36,7 @@ from .fbs.FBS.Worker import UpdateSettingsRequest as update_settings_fbs
 from .fbs.FBS.Worker.DumpResponse import DumpResponse
 from .fbs.FBS.Worker.ResourceUsageResponse import ResourceUsageResponse
 from .process import WorkerExit, WorkerProcess
-from .router import Router, RouterId, RouterOptions
+from .router import Router, RouterId, RouterOptions, new_router_id, router_capabilities
 from .wire import body_as, strings
 
 MEDIASOUP_VERSION = "3.27.1"
@@ -339,7 +338,8 @@ class Worker:
         """Creates a router in this worker. The id is ours (the worker rejects duplicates)."""
         self._check_open()
         options = options or RouterOptions()
-        router_id = RouterId(str(uuid.uuid4()))
+        rtp_capabilities = router_capabilities(options)  # validates before any request
+        router_id = new_router_id()
 
         def body(b: flatbuffers.Builder) -> int:
             offset = b.CreateString(router_id)
@@ -350,7 +350,7 @@ class Worker:
         await self._channel.request(
             Method.WORKER_CREATE_ROUTER, "", RequestBody.Worker_CreateRouterRequest, body
         )
-        router = Router(router_id, self._channel, options.app_data)
+        router = Router(router_id, self._channel, rtp_capabilities, options.app_data)
         if self._closed:  # the worker died while the request was in flight
             router._worker_closed()
             raise WorkerClosedError("worker closed while creating a router")

@@ -1,0 +1,150 @@
+"""Our Python driver vs mediasoup's Node library on the same worker binary.
+
+Operation: create a WebRtcTransport + consume an existing VP8 producer with a
+real viewer's capabilities (pymediasoup/aiortc) + close the transport; 500 of
+them sequentially and 50-way concurrent, both drivers in the same run. Prints
+ops/s and the ratio Python / Node (goal: >= 1.0 in both).
+
+    .venv/bin/python bench/driver_vs_node.py [--operations 500] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from media_node.mediasoup import (  # noqa: E402
+    ConsumerOptions,
+    ListenInfo,
+    PlainTransportOptions,
+    ProducerOptions,
+    RouterOptions,
+    WebRtcTransportOptions,
+    Worker,
+    WorkerSettings,
+    resolve_worker_bin,
+)
+from tests.support.ingest import ROUTER_MEDIA_CODECS, producer_rtp_parameters  # noqa: E402
+from tests.support.viewer import Viewer  # noqa: E402
+
+LOCALHOST = ListenInfo(ip="127.0.0.1")
+
+
+async def viewer_capabilities() -> dict[str, Any]:
+    """A real aiortc viewer's receive capabilities for a router with our codecs."""
+    worker = await Worker.start()
+    try:
+        router = await worker.create_router(RouterOptions(media_codecs=ROUTER_MEDIA_CODECS))
+        return await Viewer().load(router.rtp_capabilities)
+    finally:
+        await worker.close()
+
+
+async def python_run(config: dict[str, Any]) -> dict[str, float]:
+    worker = await Worker.start(WorkerSettings(log_level="warn"))
+    try:
+        router = await worker.create_router(RouterOptions(media_codecs=config["mediaCodecs"]))
+        plain = await router.create_plain_transport(
+            PlainTransportOptions(listen_info=LOCALHOST, comedia=True)
+        )
+        producer = await plain.produce(
+            ProducerOptions(kind="video", rtp_parameters=config["producerRtpParameters"])
+        )
+        options = WebRtcTransportOptions(listen_infos=(LOCALHOST,))
+        caps = config["viewerRtpCapabilities"]
+
+        async def op() -> None:
+            transport = await router.create_webrtc_transport(options)
+            await transport.consume(ConsumerOptions(producer_id=producer.id, rtp_capabilities=caps))
+            await transport.close()
+
+        async def run(total: int, lanes: int) -> float:
+            per_lane = total // lanes
+
+            async def lane() -> None:
+                for _ in range(per_lane):
+                    await op()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(lane() for _ in range(lanes)))
+            await worker.dump()
+            return per_lane * lanes / (time.perf_counter() - start)
+
+        await run(100, 1)  # warm-up
+        sequential = await run(config["operations"], 1)
+        concurrent = await run(config["operations"], config["concurrency"])
+        usage = await worker.get_resource_usage()
+        assert (await router.dump()).transport_ids == [plain.id]
+    finally:
+        await worker.close()
+    return {
+        "sequential_ops": sequential,
+        "concurrent_ops": concurrent,
+        "worker_cpu_ms": usage.ru_utime + usage.ru_stime,
+    }
+
+
+def node_run(config_path: str) -> dict[str, float]:
+    lib = (
+        subprocess.run(
+            ["bash", str(REPO / "tests" / "conformance" / "run.sh"), "--prepare-only"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    env = dict(os.environ, MEDIASOUP_WORKER_BIN=str(Path(resolve_worker_bin()).resolve()))
+    out = subprocess.run(
+        ["node", str(REPO / "bench" / "node" / "driver_ops.js"), lib, config_path],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--operations", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    config = {
+        "operations": args.operations,
+        "concurrency": args.concurrency,
+        "mediaCodecs": ROUTER_MEDIA_CODECS,
+        "producerRtpParameters": producer_rtp_parameters("vp8", 22222222, 101),
+        "viewerRtpCapabilities": asyncio.run(viewer_capabilities()),
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(config, f)
+    try:
+        node = node_run(f.name)
+    finally:
+        os.unlink(f.name)
+    python = asyncio.run(python_run(config))
+    print(f"create WebRtcTransport + consume + close, {args.operations} ops, same worker binary")
+    print(f"{'':<26}{'python':>10}{'node':>10}{'python/node':>14}")
+    for label, key in (
+        ("sequential ops/s", "sequential_ops"),
+        (f"{args.concurrency}-way ops/s", "concurrent_ops"),
+    ):
+        print(f"{label:<26}{python[key]:>10.1f}{node[key]:>10.1f}{python[key] / node[key]:>13.2f}x")
+    print(f"{'worker CPU ms (total)':<26}{python['worker_cpu_ms']:>10}{node['worker_cpu_ms']:>10}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""Consumer: a producer's media sent out to a remote peer over one transport.
+
+A consumer closes for one of these reasons, given by ``on_close``: "closed"
+(our call), "producer closed" (the worker closed it with its producer; also
+fires ``on_producer_close``), "transport closed", "router closed", "worker
+closed". Owners such as the media node report that reason to viewers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, NewType
+
+import flatbuffers
+
+from .channel import Channel
+from .errors import InvalidStateError, MediasoupError
+from .events import Event, OnceEvent
+from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
+from .fbs.FBS.Consumer import SetPreferredLayersRequest as set_preferred_layers_fbs
+from .fbs.FBS.Consumer import SetPriorityRequest as set_priority_fbs
+from .fbs.FBS.Consumer.DumpResponse import DumpResponse, DumpResponseT
+from .fbs.FBS.Consumer.GetStatsResponse import GetStatsResponse
+from .fbs.FBS.Consumer.LayersChangeNotification import LayersChangeNotification
+from .fbs.FBS.Consumer.ScoreNotification import ScoreNotification
+from .fbs.FBS.Consumer.SetPreferredLayersResponse import SetPreferredLayersResponse
+from .fbs.FBS.Consumer.SetPriorityResponse import SetPriorityResponse
+from .fbs.FBS.Notification.Event import Event as NotificationEvent
+from .fbs.FBS.Request.Body import Body as RequestBody
+from .fbs.FBS.Request.Method import Method
+from .rtp_fbs import read_rtp_stream_stats
+from .rtp_parameters import MediaKind, RtpCapabilities, RtpParameters
+from .wire import body_as, plain
+
+if TYPE_CHECKING:
+    from .producer import ProducerId
+    from .transport import Transport
+
+ConsumerId = NewType("ConsumerId", str)
+
+_log = logging.getLogger(__name__)
+
+
+class ConsumerLayers(NamedTuple):
+    """Spatial/temporal layer of a simulcast or SVC stream."""
+
+    spatial_layer: int
+    temporal_layer: int | None = None
+
+
+@dataclass(slots=True)
+class ConsumerOptions:
+    """Options of ``Transport.consume``."""
+
+    producer_id: str
+    rtp_capabilities: RtpCapabilities
+    """The receiving endpoint's capabilities (e.g. mediasoup-client's device.rtpCapabilities)."""
+    paused: bool = False
+    """mediasoup recommends starting paused and resuming once the client is ready so no
+    early packets are lost; this product instead requests a key frame on DTLS connect,
+    so unpaused is the default here as in mediasoup itself."""
+    mid: str | None = None
+    preferred_layers: ConsumerLayers | None = None
+    ignore_dtx: bool = False
+    enable_rtx: bool | None = None
+    """None: RTX for video, not for audio (mediasoup's default)."""
+    pipe: bool = False
+    """Consume all of the producer's streams as they are (for piping between routers)."""
+    app_data: dict[str, Any] = field(default_factory=dict)
+
+
+class Consumer:
+    """Handle of a consumer in the worker. Create with ``Transport.consume``."""
+
+    def __init__(
+        self,
+        *,
+        consumer_id: ConsumerId,
+        transport: Transport,
+        channel: Channel,
+        producer_id: ProducerId,
+        kind: MediaKind,
+        rtp_parameters: RtpParameters,
+        consumer_type: str,
+        app_data: dict[str, Any],
+    ) -> None:
+        self.id = consumer_id
+        self.transport = transport
+        self.producer_id = producer_id
+        self.kind: MediaKind = kind
+        self.rtp_parameters = rtp_parameters
+        self.type = consumer_type
+        self.app_data = app_data
+        self._channel = channel
+        self._closed = False
+        self._paused = False
+        self._producer_paused = False
+        self._priority = 1
+        self._score: dict[str, Any] = {"score": 10, "producerScore": 10, "producerScores": []}
+        self._preferred_layers: ConsumerLayers | None = None
+        self._current_layers: ConsumerLayers | None = None
+        self.on_close: OnceEvent[str] = OnceEvent("consumer.close")
+        self.on_producer_close: OnceEvent[None] = OnceEvent("consumer.producer_close")
+        self.on_producer_pause: Event[None] = Event("consumer.producer_pause")
+        self.on_producer_resume: Event[None] = Event("consumer.producer_resume")
+        self.on_score: Event[dict[str, Any]] = Event("consumer.score")
+        self.on_layers_change: Event[ConsumerLayers | None] = Event("consumer.layers_change")
+        # Before the consume request is sent: the worker may notify before answering.
+        self._unsubscribe = channel.subscribe(consumer_id, self._on_notification)
+
+    def _set_initial_state(
+        self,
+        *,
+        paused: bool,
+        producer_paused: bool,
+        score: dict[str, Any],
+        preferred_layers: ConsumerLayers | None,
+    ) -> None:
+        self._paused = paused
+        # A CONSUMER_PRODUCER_PAUSE may already have arrived; the response is as fresh.
+        self._producer_paused = producer_paused
+        self._score = score
+        self._preferred_layers = preferred_layers
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def producer_paused(self) -> bool:
+        return self._producer_paused
+
+    @property
+    def priority(self) -> int:
+        return self._priority
+
+    @property
+    def score(self) -> dict[str, Any]:
+        return dict(self._score)
+
+    @property
+    def preferred_layers(self) -> ConsumerLayers | None:
+        return self._preferred_layers
+
+    @property
+    def current_layers(self) -> ConsumerLayers | None:
+        return self._current_layers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidStateError("consumer closed")
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def dump(self) -> dict[str, Any]:
+        self._check_open()
+        response = await self._channel.request(Method.CONSUMER_DUMP, self.id)
+        # Flattened like mediasoup's parseConsumerDumpResponse: base fields at the top.
+        data = plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))["data"]
+        dump: dict[str, Any] = data.pop("base")
+        dump.update(data)
+        return dump
+
+    async def get_stats(self) -> list[dict[str, Any]]:
+        """Outbound RTP statistics, then the producer's inbound ones (as mediasoup)."""
+        self._check_open()
+        response = await self._channel.request(Method.CONSUMER_GET_STATS, self.id)
+        body = body_as(response, GetStatsResponse)
+        return [read_rtp_stream_stats(body.Stats(i)) for i in range(body.StatsLength())]
+
+    async def pause(self) -> None:
+        self._check_open()
+        await self._channel.request(Method.CONSUMER_PAUSE, self.id)
+        self._paused = True
+
+    async def resume(self) -> None:
+        self._check_open()
+        await self._channel.request(Method.CONSUMER_RESUME, self.id)
+        self._paused = False
+
+    async def request_key_frame(self) -> None:
+        """Asks the producer's source for a key frame (PLI/FIR) on this consumer's behalf."""
+        self._check_open()
+        await self._channel.request(Method.CONSUMER_REQUEST_KEY_FRAME, self.id)
+
+    async def set_preferred_layers(self, layers: ConsumerLayers) -> ConsumerLayers | None:
+        """Returns the preferred layers the worker settled on (None for simple streams)."""
+        self._check_open()
+        if not isinstance(layers.spatial_layer, int) or layers.spatial_layer < 0:
+            raise TypeError("spatial_layer must be a non-negative integer")
+        if layers.temporal_layer is not None and (
+            not isinstance(layers.temporal_layer, int) or layers.temporal_layer < 0
+        ):
+            raise TypeError("if given, temporal_layer must be a non-negative integer")
+
+        def body(b: flatbuffers.Builder) -> int:
+            consumer_layers_fbs.Start(b)
+            consumer_layers_fbs.AddSpatialLayer(b, layers.spatial_layer)
+            if layers.temporal_layer is not None:
+                consumer_layers_fbs.AddTemporalLayer(b, layers.temporal_layer)
+            offset = consumer_layers_fbs.End(b)
+            set_preferred_layers_fbs.Start(b)
+            set_preferred_layers_fbs.AddPreferredLayers(b, offset)
+            return set_preferred_layers_fbs.End(b)
+
+        response = await self._channel.request(
+            Method.CONSUMER_SET_PREFERRED_LAYERS,
+            self.id,
+            RequestBody.Consumer_SetPreferredLayersRequest,
+            body,
+        )
+        preferred = None
+        if response.Body() is not None:
+            layers_fbs = body_as(response, SetPreferredLayersResponse).PreferredLayers()
+            if layers_fbs is not None:
+                preferred = ConsumerLayers(layers_fbs.SpatialLayer(), layers_fbs.TemporalLayer())
+        self._preferred_layers = preferred
+        return preferred
+
+    async def set_priority(self, priority: int) -> None:
+        self._check_open()
+        if not isinstance(priority, int) or priority < 1 or priority > 255:
+            raise TypeError("priority must be an integer from 1 to 255")
+
+        def body(b: flatbuffers.Builder) -> int:
+            set_priority_fbs.Start(b)
+            set_priority_fbs.AddPriority(b, priority)
+            return set_priority_fbs.End(b)
+
+        response = await self._channel.request(
+            Method.CONSUMER_SET_PRIORITY, self.id, RequestBody.Consumer_SetPriorityRequest, body
+        )
+        self._priority = body_as(response, SetPriorityResponse).Priority()
+
+    async def close(self) -> None:
+        """Closes the consumer in the worker. Idempotent."""
+        if self._closed:
+            return
+        self._mark_closed("closed")
+        try:
+            await self.transport._close_consumer_request(self.id)
+        except MediasoupError as error:
+            _log.debug("closing consumer %s: %s", self.id, error)
+
+    # -- notifications and closing -------------------------------------------------------
+
+    def _on_notification(self, event: int, notification: Any) -> None:
+        if event == NotificationEvent.CONSUMER_PRODUCER_CLOSE:
+            self._producer_closed()
+        elif event == NotificationEvent.CONSUMER_PRODUCER_PAUSE:
+            if not self._producer_paused:
+                self._producer_paused = True
+                self.on_producer_pause.emit(None)
+        elif event == NotificationEvent.CONSUMER_PRODUCER_RESUME:
+            if self._producer_paused:
+                self._producer_paused = False
+                self.on_producer_resume.emit(None)
+        elif event == NotificationEvent.CONSUMER_SCORE:
+            body = notification.Body()
+            score_fbs = ScoreNotification()
+            score_fbs.Init(body.Bytes, body.Pos)
+            score = score_fbs.Score()
+            self._score = {
+                "score": score.Score(),
+                "producerScore": score.ProducerScore(),
+                "producerScores": [
+                    score.ProducerScores(i) for i in range(score.ProducerScoresLength())
+                ],
+            }
+            self.on_score.emit(dict(self._score))
+        elif event == NotificationEvent.CONSUMER_LAYERS_CHANGE:
+            body = notification.Body()
+            change = LayersChangeNotification()
+            change.Init(body.Bytes, body.Pos)
+            layers = change.Layers()
+            self._current_layers = (
+                ConsumerLayers(layers.SpatialLayer(), layers.TemporalLayer()) if layers else None
+            )
+            self.on_layers_change.emit(self._current_layers)
+
+    def _producer_closed(self) -> None:
+        """The worker already closed this consumer along with its producer."""
+        if self._closed:
+            return
+        self._mark_closed("producer closed")
+        self.on_producer_close.emit(None)
+
+    def _transport_closed(self, reason: str = "transport closed") -> None:
+        if not self._closed:
+            self._mark_closed(reason)
+
+    def _discard(self) -> None:
+        """The consume request failed: drop the subscription, emit nothing."""
+        self._closed = True
+        self._unsubscribe()
+
+    def _mark_closed(self, reason: str) -> None:
+        self._closed = True
+        self._unsubscribe()
+        self.on_close.emit(reason)
+        for event in (
+            self.on_producer_pause,
+            self.on_producer_resume,
+            self.on_score,
+            self.on_layers_change,
+        ):
+            event.clear()

@@ -1,0 +1,186 @@
+"""PipeTransport: carries producers between routers, possibly on other hosts.
+
+Used for cross-node fan-out: a producer on node A is consumed into a
+PipeTransport, whose twin on node B (``connect(ip, port)`` to each other)
+produces it there with the same id. Pipe consumers carry all the producer's
+streams unchanged (no bandwidth estimation; RTX/NACK only with ``enable_rtx``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import flatbuffers
+
+from . import ortc
+from .channel import Channel
+from .consume_plan import consume_request_body
+from .consumer import Consumer, ConsumerId, ConsumerOptions
+from .fbs.FBS.PipeTransport import ConnectRequest as connect_fbs
+from .fbs.FBS.PipeTransport import PipeTransportOptions as options_fbs
+from .fbs.FBS.PipeTransport.ConnectResponse import ConnectResponse
+from .fbs.FBS.PipeTransport.DumpResponse import DumpResponse, DumpResponseT
+from .fbs.FBS.PipeTransport.GetStatsResponse import GetStatsResponse, GetStatsResponseT
+from .fbs.FBS.Request.Body import Body as RequestBody
+from .fbs.FBS.Request.Method import Method
+from .fbs.FBS.Router import CreatePipeTransportRequest as create_fbs
+from .fbs.FBS.Transport.ConsumeResponse import ConsumeResponse
+from .producer import ProducerId
+from .rtp_fbs import read_srtp_parameters, write_srtp_parameters
+from .transport import (
+    ListenInfo,
+    Transport,
+    TransportId,
+    TransportTuple,
+    read_tuple,
+    write_base_options,
+    write_listen_info,
+)
+from .wire import body_as, plain
+
+if TYPE_CHECKING:
+    from .router import Router
+
+
+@dataclass(frozen=True, slots=True)
+class PipeTransportOptions:
+    """Options of ``Router.create_pipe_transport``; defaults are mediasoup's."""
+
+    listen_info: ListenInfo
+    enable_rtx: bool = False
+    enable_srtp: bool = False
+    app_data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+class PipeTransport(Transport):
+    """A pipe transport. Create with ``Router.create_pipe_transport``."""
+
+    kind_name = "pipe_transport"
+
+    def __init__(
+        self, transport_id: TransportId, router: Router, channel: Channel, app_data: dict[str, Any]
+    ) -> None:
+        super().__init__(transport_id, router, channel, app_data)
+        self.tuple: TransportTuple
+        self.rtx = False
+        self.srtp_parameters: dict[str, str] | None = None
+
+    @classmethod
+    async def create(
+        cls, router: Router, channel: Channel, options: PipeTransportOptions
+    ) -> PipeTransport:
+        transport_id = TransportId(str(uuid.uuid4()))
+
+        def body(b: flatbuffers.Builder) -> int:
+            tid = b.CreateString(transport_id)
+            listen = write_listen_info(b, options.listen_info)
+            base = write_base_options(
+                b, initial_available_outgoing_bitrate=None, is_data_channel=False
+            )
+            options_fbs.Start(b)
+            options_fbs.AddBase(b, base)
+            options_fbs.AddListenInfo(b, listen)
+            options_fbs.AddEnableRtx(b, options.enable_rtx)
+            options_fbs.AddEnableSrtp(b, options.enable_srtp)
+            pipe_options = options_fbs.End(b)
+            create_fbs.Start(b)
+            create_fbs.AddTransportId(b, tid)
+            create_fbs.AddOptions(b, pipe_options)
+            return create_fbs.End(b)
+
+        transport = cls(transport_id, router, channel, options.app_data)
+        try:
+            response = await channel.request(
+                Method.ROUTER_CREATE_PIPETRANSPORT,
+                router.id,
+                RequestBody.Router_CreatePipeTransportRequest,
+                body,
+            )
+        except BaseException:
+            transport._unsubscribe()
+            raise
+        dump = body_as(response, DumpResponse)
+        transport.tuple = read_tuple(dump.Tuple())  # type: ignore[assignment]
+        transport.rtx = dump.Rtx()
+        srtp = dump.SrtpParameters()
+        transport.srtp_parameters = read_srtp_parameters(srtp) if srtp is not None else None
+        return transport
+
+    async def connect(
+        self, ip: str, port: int, srtp_parameters: dict[str, str] | None = None
+    ) -> None:
+        """Points this pipe at its twin's tuple."""
+        self._check_open()
+        if not isinstance(ip, str) or not ip:
+            raise TypeError("ip: required")
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise TypeError(f"port: invalid value {port!r}")
+
+        def body(b: flatbuffers.Builder) -> int:
+            ip_offset = b.CreateString(ip)
+            srtp = write_srtp_parameters(b, srtp_parameters) if srtp_parameters else None
+            connect_fbs.Start(b)
+            connect_fbs.AddIp(b, ip_offset)
+            connect_fbs.AddPort(b, port)
+            if srtp is not None:
+                connect_fbs.AddSrtpParameters(b, srtp)
+            return connect_fbs.End(b)
+
+        response = await self._channel.request(
+            Method.PIPETRANSPORT_CONNECT, self.id, RequestBody.PipeTransport_ConnectRequest, body
+        )
+        self.tuple = read_tuple(body_as(response, ConnectResponse).Tuple())  # type: ignore[assignment]
+
+    async def consume(self, options: ConsumerOptions) -> Consumer:
+        """Pipe consumers take all the producer's streams; capabilities are not used."""
+        self._check_open()
+        producer = self.router._get_producer(ProducerId(options.producer_id))
+        if producer is None:
+            raise LookupError(f'Producer with id "{options.producer_id}" not found')
+        rtp_parameters = ortc.get_pipe_consumer_rtp_parameters(
+            producer.consumable_rtp_parameters, enable_rtx=self.rtx
+        )
+        consumer_id = ConsumerId(str(uuid.uuid4()))
+        consumer = Consumer(
+            consumer_id=consumer_id,
+            transport=self,
+            channel=self._channel,
+            producer_id=producer.id,
+            kind=producer.kind,
+            rtp_parameters=rtp_parameters,
+            consumer_type="pipe",
+            app_data=options.app_data,
+        )
+        try:
+            response = await self._channel.request(
+                Method.TRANSPORT_CONSUME,
+                self.id,
+                RequestBody.Transport_ConsumeRequest,
+                consume_request_body(
+                    producer, consumer_id, rtp_parameters, True, False, None, False
+                ),
+            )
+        except BaseException:
+            consumer._discard()
+            raise
+        reply = body_as(response, ConsumeResponse)
+        consumer._set_initial_state(
+            paused=reply.Paused(),
+            producer_paused=reply.ProducerPaused(),
+            score={"score": 10, "producerScore": 10, "producerScores": []},
+            preferred_layers=None,
+        )
+        self._register_consumer(consumer)
+        return consumer
+
+    async def dump(self) -> dict[str, Any]:
+        self._check_open()
+        response = await self._channel.request(Method.TRANSPORT_DUMP, self.id)
+        return plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))
+
+    async def get_stats(self) -> dict[str, Any]:
+        self._check_open()
+        response = await self._channel.request(Method.TRANSPORT_GET_STATS, self.id)
+        return plain(GetStatsResponseT.InitFromObj(body_as(response, GetStatsResponse)))

@@ -1,0 +1,450 @@
+"""Transport: what every transport kind shares (produce, consume, close, dump, stats).
+
+A transport carries media between the worker and one remote peer. Producers
+created on it inject media into the router; consumers created on it send a
+producer's media out. Closing a transport closes both kinds, and the worker
+then closes every consumer of its producers on other transports (they see
+``producer_close``). Subclasses: WebRtcTransport, PlainTransport, PipeTransport.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import secrets
+import struct
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, NewType
+
+import flatbuffers
+
+from . import ortc
+from .channel import Channel
+from .consume_plan import KIND_VALUES, RTP_TYPE_NAMES, consume_request_body
+from .consumer import Consumer, ConsumerId, ConsumerLayers, ConsumerOptions
+from .errors import InvalidStateError, MediasoupError
+from .events import Event, OnceEvent
+from .fbs.FBS.Request.Body import Body as RequestBody
+from .fbs.FBS.Request.Method import Method
+from .fbs.FBS.Router import CloseTransportRequest as close_transport_fbs
+from .fbs.FBS.Transport import CloseConsumerRequest as close_consumer_fbs
+from .fbs.FBS.Transport import CloseProducerRequest as close_producer_fbs
+from .fbs.FBS.Transport import ListenInfo as listen_info_fbs
+from .fbs.FBS.Transport import Options as options_fbs
+from .fbs.FBS.Transport import PortRange as port_range_fbs
+from .fbs.FBS.Transport import ProduceRequest as produce_fbs
+from .fbs.FBS.Transport import SocketFlags as socket_flags_fbs
+from .fbs.FBS.Transport.ConsumeResponse import ConsumeResponse
+from .fbs.FBS.Transport.ProduceResponse import ProduceResponse
+from .fbs.FBS.Transport.Protocol import Protocol as FbsProtocol
+from .fbs.FBS.Transport.Tuple import Tuple as FbsTuple
+from .producer import Producer, ProducerId, ProducerOptions
+from .rtp_fbs import write_rtp_mapping, write_rtp_parameters
+from .rtp_parameters import RtpParameters
+from .wire import body_as
+
+if TYPE_CHECKING:
+    from .router import Router
+
+TransportId = NewType("TransportId", str)
+TransportProtocol = Literal["udp", "tcp"]
+
+_log = logging.getLogger(__name__)
+_U32 = struct.Struct("<I")
+
+MAX_MID = 100_000_000
+"""mediasoup uses at most 8 characters for a consumer's MID and wraps to 0 there."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListenInfo:
+    """Where a transport listens. ``port=0`` takes a free port from the worker's
+    rtcMinPort..rtcMaxPort (or from ``port_range`` when given)."""
+
+    ip: str
+    protocol: TransportProtocol = "udp"
+    announced_address: str | None = None
+    """Address given to peers instead of ``ip`` (public address behind NAT)."""
+    expose_internal_ip: bool = False
+    port: int = 0
+    port_range: tuple[int, int] = (0, 0)
+    ipv6_only: bool = False
+    udp_reuse_port: bool = False
+    send_buffer_size: int = 0
+    recv_buffer_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransportTuple:
+    """The 5-tuple a transport uses (remote side absent until known)."""
+
+    local_address: str
+    local_port: int
+    protocol: TransportProtocol
+    remote_ip: str | None = None
+    remote_port: int | None = None
+
+
+def write_listen_info(b: flatbuffers.Builder, info: ListenInfo) -> int:
+    """Serialises a ListenInfo. port_range and flags are required tables: the worker
+    dereferences them without checking, so they are always written."""
+    ip = b.CreateString(info.ip)
+    announced = b.CreateString(info.announced_address) if info.announced_address else None
+    port_range_fbs.Start(b)
+    port_range_fbs.AddMin(b, info.port_range[0])
+    port_range_fbs.AddMax(b, info.port_range[1])
+    port_range = port_range_fbs.End(b)
+    socket_flags_fbs.Start(b)
+    socket_flags_fbs.AddIpv6Only(b, info.ipv6_only)
+    socket_flags_fbs.AddUdpReusePort(b, info.udp_reuse_port)
+    flags = socket_flags_fbs.End(b)
+    listen_info_fbs.Start(b)
+    listen_info_fbs.AddProtocol(b, FbsProtocol.UDP if info.protocol == "udp" else FbsProtocol.TCP)
+    listen_info_fbs.AddIp(b, ip)
+    if announced is not None:
+        listen_info_fbs.AddAnnouncedAddress(b, announced)
+    listen_info_fbs.AddExposeInternalIp(b, info.expose_internal_ip)
+    listen_info_fbs.AddPort(b, info.port)
+    listen_info_fbs.AddPortRange(b, port_range)
+    listen_info_fbs.AddFlags(b, flags)
+    listen_info_fbs.AddSendBufferSize(b, info.send_buffer_size)
+    listen_info_fbs.AddRecvBufferSize(b, info.recv_buffer_size)
+    return listen_info_fbs.End(b)
+
+
+def write_base_options(
+    b: flatbuffers.Builder,
+    *,
+    initial_available_outgoing_bitrate: int | None,
+    is_data_channel: bool,
+    max_message_size: int = 262144,
+) -> int:
+    """Transport.Options with SCTP disabled (this product carries no data channels)."""
+    options_fbs.Start(b)
+    if initial_available_outgoing_bitrate is not None:
+        options_fbs.AddInitialAvailableOutgoingBitrate(b, initial_available_outgoing_bitrate)
+    options_fbs.AddEnableSctp(b, False)
+    options_fbs.AddMaxSendMessageSize(b, max_message_size)
+    options_fbs.AddMaxReceiveMessageSize(b, max_message_size)
+    options_fbs.AddIsDataChannel(b, is_data_channel)
+    return options_fbs.End(b)
+
+
+def read_tuple(table: FbsTuple | None) -> TransportTuple | None:
+    if table is None:
+        return None
+    remote_ip = table.RemoteIp()
+    return TransportTuple(
+        local_address=table.LocalAddress().decode(),
+        local_port=table.LocalPort(),
+        protocol="udp" if table.Protocol() == FbsProtocol.UDP else "tcp",
+        remote_ip=remote_ip.decode() if remote_ip else None,
+        remote_port=table.RemotePort() if remote_ip else None,
+    )
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Transport:
+    """Base of every transport. Created by the Router; use its create_* methods."""
+
+    kind_name = "transport"
+
+    def __init__(
+        self,
+        transport_id: TransportId,
+        router: Router,
+        channel: Channel,
+        app_data: dict[str, Any],
+    ) -> None:
+        self.id = transport_id
+        self.router = router
+        self.app_data = app_data
+        self._channel = channel
+        self._closed = False
+        self._producers: dict[ProducerId, Producer] = {}
+        self._consumers: dict[ConsumerId, Consumer] = {}
+        self._cname_for_producers: str | None = None
+        self._next_mid = 0
+        self.on_close: OnceEvent[str] = OnceEvent(f"{self.kind_name}.close")
+        """Fires once with the reason: "closed", "router closed" or "worker closed"."""
+        self.on_new_producer: Event[Producer] = Event("transport.new_producer")
+        self.on_new_consumer: Event[Consumer] = Event("transport.new_consumer")
+        self._unsubscribe = channel.subscribe(transport_id, self._on_notification)
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def producers(self) -> dict[ProducerId, Producer]:
+        return dict(self._producers)
+
+    @property
+    def consumers(self) -> dict[ConsumerId, Consumer]:
+        return dict(self._consumers)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidStateError(f"{self.kind_name} closed")
+
+    # -- notifications -------------------------------------------------------------------
+
+    def _on_notification(self, event: int, notification: Any) -> None:
+        """Subclasses handle their own events; the base has none to act on."""
+        _log.debug("%s %s: unhandled notification %d", self.kind_name, self.id, event)
+
+    # -- close ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Closes the transport, its producers and consumers. Idempotent."""
+        if self._closed:
+            return
+        self._mark_closed("closed")
+        transport_id = self.id
+
+        def body(b: flatbuffers.Builder) -> int:
+            offset = b.CreateString(transport_id)
+            close_transport_fbs.Start(b)
+            close_transport_fbs.AddTransportId(b, offset)
+            return close_transport_fbs.End(b)
+
+        try:
+            await self._channel.request(
+                Method.ROUTER_CLOSE_TRANSPORT,
+                self.router.id,
+                RequestBody.Router_CloseTransportRequest,
+                body,
+            )
+        except MediasoupError as error:
+            _log.debug("closing transport %s: %s", self.id, error)
+
+    def _router_closed(self, reason: str) -> None:
+        """The router (or worker) is gone: everything below is already gone in the worker."""
+        if not self._closed:
+            self._mark_closed(reason)
+
+    def _mark_closed(self, reason: str) -> None:
+        self._closed = True
+        self._unsubscribe()
+        child_reason = "transport closed" if reason == "closed" else reason
+        for producer in list(self._producers.values()):
+            producer._transport_closed(child_reason)
+        for consumer in list(self._consumers.values()):
+            consumer._transport_closed(child_reason)
+        self._producers.clear()
+        self._consumers.clear()
+        self.on_close.emit(reason)
+        self.on_new_producer.clear()
+        self.on_new_consumer.clear()
+
+    # -- produce -------------------------------------------------------------------------
+
+    async def produce(self, options: ProducerOptions) -> Producer:
+        """Creates a producer: media the remote peer sends into the router."""
+        self._check_open()
+        if options.kind not in ("audio", "video"):
+            raise TypeError(f"invalid kind {options.kind!r}")
+        producer_id = ProducerId(options.id or _uuid())
+        if self.router._get_producer(producer_id) is not None:
+            raise TypeError(f'a Producer with same id "{producer_id}" already exists')
+        rtp_parameters: RtpParameters = copy.deepcopy(options.rtp_parameters)
+        ortc.validate_and_normalize_rtp_parameters(rtp_parameters)
+        if not rtp_parameters.get("encodings"):
+            rtp_parameters["encodings"] = [{}]
+        self._assign_cname(rtp_parameters)
+        router_caps = self.router.rtp_capabilities
+        mapping = ortc.get_producer_rtp_parameters_mapping(rtp_parameters, router_caps)
+        consumable = ortc.get_consumable_rtp_parameters(
+            options.kind, rtp_parameters, router_caps, mapping
+        )
+
+        def body(b: flatbuffers.Builder) -> int:
+            pid = b.CreateString(producer_id)
+            params = write_rtp_parameters(b, rtp_parameters)
+            rtp_mapping = write_rtp_mapping(b, mapping)
+            produce_fbs.Start(b)
+            produce_fbs.AddProducerId(b, pid)
+            produce_fbs.AddKind(b, KIND_VALUES[options.kind])
+            produce_fbs.AddRtpParameters(b, params)
+            produce_fbs.AddRtpMapping(b, rtp_mapping)
+            produce_fbs.AddPaused(b, options.paused)
+            produce_fbs.AddKeyFrameRequestDelay(b, options.key_frame_request_delay)
+            produce_fbs.AddEnableMediasoupPacketIdHeaderExtension(
+                b, options.enable_mediasoup_packet_id_header_extension
+            )
+            return produce_fbs.End(b)
+
+        producer = Producer(
+            producer_id=producer_id,
+            transport=self,
+            channel=self._channel,
+            kind=options.kind,
+            rtp_parameters=rtp_parameters,
+            consumable_rtp_parameters=consumable,
+            paused=options.paused,
+            app_data=options.app_data,
+        )
+        try:
+            response = await self._channel.request(
+                Method.TRANSPORT_PRODUCE, self.id, RequestBody.Transport_ProduceRequest, body
+            )
+        except BaseException:
+            producer._discard()
+            raise
+        producer._set_type(RTP_TYPE_NAMES[body_as(response, ProduceResponse).Type()])
+        if self._closed:
+            producer._transport_closed()
+            raise InvalidStateError(f"{self.kind_name} closed while producing")
+        self._producers[producer_id] = producer
+        self.router._add_producer(producer)
+        producer.on_close.add_listener(lambda _reason: self._forget_producer(producer))
+        self.on_new_producer.emit(producer)
+        return producer
+
+    def _assign_cname(self, rtp_parameters: RtpParameters) -> None:
+        """One CNAME per transport for all its producers (they share a sender's clock),
+        as mediasoup does; pipe transports keep each producer's own."""
+        rtcp = rtp_parameters.setdefault("rtcp", {})
+        if self.kind_name == "pipe_transport":
+            rtcp.setdefault("cname", secrets.token_hex(4))
+            return
+        if self._cname_for_producers is None:
+            self._cname_for_producers = rtcp.get("cname") or _uuid()[:8]
+        rtcp["cname"] = self._cname_for_producers
+
+    def _forget_producer(self, producer: Producer) -> None:
+        self._producers.pop(producer.id, None)
+        self.router._remove_producer(producer)
+
+    async def _close_producer_request(self, producer_id: ProducerId) -> None:
+        def body(b: flatbuffers.Builder) -> int:
+            offset = b.CreateString(producer_id)
+            close_producer_fbs.Start(b)
+            close_producer_fbs.AddProducerId(b, offset)
+            return close_producer_fbs.End(b)
+
+        await self._channel.request(
+            Method.TRANSPORT_CLOSE_PRODUCER,
+            self.id,
+            RequestBody.Transport_CloseProducerRequest,
+            body,
+        )
+
+    # -- consume -------------------------------------------------------------------------
+
+    async def consume(self, options: ConsumerOptions) -> Consumer:
+        """Creates a consumer sending ``options.producer_id``'s media to the remote peer.
+
+        Raises TypeError for malformed capabilities, LookupError for an unknown
+        producer, UnsupportedError when the capabilities cannot consume it.
+        """
+        self._check_open()
+        if options.mid is not None and not options.mid:
+            raise TypeError("if given, mid must be a non-empty string")
+        producer = self.router._get_producer(ProducerId(options.producer_id))
+        if producer is None:
+            raise LookupError(f'Producer with id "{options.producer_id}" not found')
+        enable_rtx = producer.kind == "video" if options.enable_rtx is None else options.enable_rtx
+        consumer_id = ConsumerId(_uuid())
+        if options.pipe:
+            # All of the producer's streams, fresh SSRCs: nothing worth caching.
+            caps = copy.deepcopy(options.rtp_capabilities)
+            ortc.validate_and_normalize_rtp_capabilities(caps)
+            rtp_parameters = ortc.get_consumer_rtp_parameters(
+                producer.consumable_rtp_parameters, caps, pipe=True, enable_rtx=enable_rtx
+            )
+            plan = None
+        else:
+            plan = producer._consume_plan(options.rtp_capabilities, enable_rtx)
+            if options.mid is not None:
+                mid = options.mid
+            else:
+                mid = str(self._next_mid)
+                self._next_mid = (self._next_mid + 1) % MAX_MID
+            rtp_parameters = plan.rtp_parameters(mid, ortc.generate_random_number())
+        consumer = Consumer(
+            consumer_id=consumer_id,
+            transport=self,
+            channel=self._channel,
+            producer_id=producer.id,
+            kind=producer.kind,
+            rtp_parameters=rtp_parameters,
+            consumer_type="pipe" if options.pipe else producer.type,
+            app_data=options.app_data,
+        )
+        # Subscribed (in Consumer.__init__) before the request: the worker may notify
+        # (e.g. CONSUMER_PRODUCER_PAUSE) before it answers.
+        try:
+            if plan is not None and options.preferred_layers is None and not options.ignore_dtx:
+                response = await plan.send(
+                    self._channel, self.id, consumer_id, rtp_parameters, options.paused
+                )
+            else:
+                response = await self._channel.request(
+                    Method.TRANSPORT_CONSUME,
+                    self.id,
+                    RequestBody.Transport_ConsumeRequest,
+                    consume_request_body(
+                        producer,
+                        consumer_id,
+                        rtp_parameters,
+                        options.pipe,
+                        options.paused,
+                        options.preferred_layers,
+                        options.ignore_dtx,
+                    ),
+                )
+        except BaseException:
+            consumer._discard()
+            raise
+        reply = body_as(response, ConsumeResponse)
+        preferred = reply.PreferredLayers()
+        consumer._set_initial_state(
+            paused=reply.Paused(),
+            producer_paused=reply.ProducerPaused(),
+            score=_read_consumer_score(reply.Score()),
+            preferred_layers=ConsumerLayers(preferred.SpatialLayer(), preferred.TemporalLayer())
+            if preferred is not None
+            else None,
+        )
+        if self._closed:
+            consumer._transport_closed()
+            raise InvalidStateError(f"{self.kind_name} closed while consuming")
+        if producer.closed:
+            consumer._producer_closed()
+            raise InvalidStateError("producer closed while consuming")
+        self._register_consumer(consumer)
+        return consumer
+
+    def _register_consumer(self, consumer: Consumer) -> None:
+        self._consumers[consumer.id] = consumer
+        consumer.on_close.add_listener(lambda _reason: self._consumers.pop(consumer.id, None))
+        self.on_new_consumer.emit(consumer)
+
+    async def _close_consumer_request(self, consumer_id: ConsumerId) -> None:
+        def body(b: flatbuffers.Builder) -> int:
+            offset = b.CreateString(consumer_id)
+            close_consumer_fbs.Start(b)
+            close_consumer_fbs.AddConsumerId(b, offset)
+            return close_consumer_fbs.End(b)
+
+        await self._channel.request(
+            Method.TRANSPORT_CLOSE_CONSUMER,
+            self.id,
+            RequestBody.Transport_CloseConsumerRequest,
+            body,
+        )
+
+
+def _read_consumer_score(score: Any) -> dict[str, Any]:
+    return {
+        "score": score.Score(),
+        "producerScore": score.ProducerScore(),
+        "producerScores": [score.ProducerScores(i) for i in range(score.ProducerScoresLength())],
+    }
