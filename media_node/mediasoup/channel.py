@@ -38,6 +38,7 @@ from .fbs.FBS.Notification import Notification as notification_fbs
 from .fbs.FBS.Request import Request as request_fbs
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Response.Response import Response
+from .fbs_reader import field_position
 
 MESSAGE_MAX_LEN = 8 * 1024 * 1024
 """Largest frame, size prefix included (Channel.js MESSAGE_MAX_LEN, ChannelSocket.cpp)."""
@@ -48,8 +49,6 @@ DEFAULT_REQUEST_TIMEOUT = 15.0
 _MAX_REQUEST_ID = 0xFFFFFFFF
 _TEMPLATE_CACHE_SIZE = 1024
 _U32 = struct.Struct("<I")
-_I32 = struct.Struct("<i")
-_U16 = struct.Struct("<H")
 _SIZE = _U32
 # Slots of the tables read on every message (message.fbs, response.fbs).
 _MESSAGE_DATA_TYPE, _MESSAGE_DATA = 0, 1
@@ -372,16 +371,16 @@ class Channel:
         # Read the envelope with struct directly: this runs for every message, and
         # the generated readers cost several calls per field.
         root = offset + _U32.unpack_from(buf, offset)[0]
-        kind_pos = _field(buf, root, _MESSAGE_DATA_TYPE)
-        data_pos = _field(buf, root, _MESSAGE_DATA)
+        kind_pos = field_position(buf, root, _MESSAGE_DATA_TYPE)
+        data_pos = field_position(buf, root, _MESSAGE_DATA)
         if not kind_pos or not data_pos:
             _log.error("worker %d sent a message without data", self._pid)
             return
         kind = buf[kind_pos]
         table = data_pos + _U32.unpack_from(buf, data_pos)[0]
         if kind == MessageBody.Response:
-            id_pos = _field(buf, table, _RESPONSE_ID)
-            accepted_pos = _field(buf, table, _RESPONSE_ACCEPTED)
+            id_pos = field_position(buf, table, _RESPONSE_ID)
+            accepted_pos = field_position(buf, table, _RESPONSE_ACCEPTED)
             self._resolve(
                 buf,
                 table,
@@ -455,16 +454,6 @@ class Channel:
         if exc is not None:
             _log.debug("worker %d channel read error: %s", self._pid, exc)
         self.close("remote closed")
-
-
-def _field(buf: bytes, table: int, slot: int) -> int:
-    """Absolute position of a table field's value, or 0 when absent (FlatBuffers vtable)."""
-    vtable = table - _I32.unpack_from(buf, table)[0]
-    entry = 4 + 2 * slot
-    if entry >= _U16.unpack_from(buf, vtable)[0]:
-        return 0
-    relative = _U16.unpack_from(buf, vtable + entry)[0]
-    return table + relative if relative else 0
 
 
 class _ReadProtocol(asyncio.Protocol):

@@ -26,7 +26,6 @@ from .fbs.FBS.PipeTransport.GetStatsResponse import GetStatsResponse, GetStatsRe
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Router import CreatePipeTransportRequest as create_fbs
-from .fbs.FBS.Transport.ConsumeResponse import ConsumeResponse
 from .producer import ProducerId
 from .rtp_fbs import read_srtp_parameters, write_srtp_parameters
 from .transport import (
@@ -34,11 +33,12 @@ from .transport import (
     Transport,
     TransportId,
     TransportTuple,
+    read_consume_response,
     read_tuple,
     write_base_options,
     write_listen_info,
 )
-from .wire import body_as, plain
+from .wire import body_as, body_position, plain
 
 if TYPE_CHECKING:
     from .router import Router
@@ -165,13 +165,7 @@ class PipeTransport(Transport):
         except BaseException:
             consumer._discard()
             raise
-        reply = body_as(response, ConsumeResponse)
-        consumer._set_initial_state(
-            paused=reply.Paused(),
-            producer_paused=reply.ProducerPaused(),
-            score={"score": 10, "producerScore": 10, "producerScores": []},
-            preferred_layers=None,
-        )
+        consumer._set_initial_state(**read_consume_response(*body_position(response)))
         self._register_consumer(consumer)
         return consumer
 

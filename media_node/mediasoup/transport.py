@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, NewType
 
 import flatbuffers
 
+from . import fbs_reader as fr
 from . import ortc
 from .channel import Channel
 from .consume_plan import KIND_VALUES, RTP_TYPE_NAMES, consume_request_body
@@ -35,14 +36,13 @@ from .fbs.FBS.Transport import Options as options_fbs
 from .fbs.FBS.Transport import PortRange as port_range_fbs
 from .fbs.FBS.Transport import ProduceRequest as produce_fbs
 from .fbs.FBS.Transport import SocketFlags as socket_flags_fbs
-from .fbs.FBS.Transport.ConsumeResponse import ConsumeResponse
 from .fbs.FBS.Transport.ProduceResponse import ProduceResponse
 from .fbs.FBS.Transport.Protocol import Protocol as FbsProtocol
 from .fbs.FBS.Transport.Tuple import Tuple as FbsTuple
 from .producer import Producer, ProducerId, ProducerOptions
 from .rtp_fbs import write_rtp_mapping, write_rtp_parameters
 from .rtp_parameters import RtpParameters
-from .wire import body_as
+from .wire import body_as, body_position
 
 if TYPE_CHECKING:
     from .router import Router
@@ -403,16 +403,7 @@ class Transport:
         except BaseException:
             consumer._discard()
             raise
-        reply = body_as(response, ConsumeResponse)
-        preferred = reply.PreferredLayers()
-        consumer._set_initial_state(
-            paused=reply.Paused(),
-            producer_paused=reply.ProducerPaused(),
-            score=_read_consumer_score(reply.Score()),
-            preferred_layers=ConsumerLayers(preferred.SpatialLayer(), preferred.TemporalLayer())
-            if preferred is not None
-            else None,
-        )
+        consumer._set_initial_state(**read_consume_response(*body_position(response)))
         if self._closed:
             consumer._transport_closed()
             raise InvalidStateError(f"{self.kind_name} closed while consuming")
@@ -442,9 +433,25 @@ class Transport:
         )
 
 
-def _read_consumer_score(score: Any) -> dict[str, Any]:
+def read_consume_response(buf: bytes, table: int) -> dict[str, Any]:
+    """Transport.ConsumeResponse: paused 0, producer_paused 1, score 2 (ConsumerScore:
+    score 0, producer_score 1, producer_scores 2), preferred_layers 3 (spatial 0,
+    temporal 1)."""
+    score = fr.read_table(buf, table, 2)
+    start, count = fr.read_vector(buf, score, 2)
+    layers = fr.read_table(buf, table, 3)
+    temporal = fr.field_position(buf, layers, 1) if layers else 0
     return {
-        "score": score.Score(),
-        "producerScore": score.ProducerScore(),
-        "producerScores": [score.ProducerScores(i) for i in range(score.ProducerScoresLength())],
+        "paused": fr.read_bool(buf, table, 0),
+        "producer_paused": fr.read_bool(buf, table, 1),
+        "score": {
+            "score": fr.read_u8(buf, score, 0),
+            "producerScore": fr.read_u8(buf, score, 1),
+            "producerScores": list(buf[start : start + count]),
+        },
+        "preferred_layers": ConsumerLayers(
+            fr.read_u8(buf, layers, 0), buf[temporal] if temporal else None
+        )
+        if layers
+        else None,
     }

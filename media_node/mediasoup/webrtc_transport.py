@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import flatbuffers
 
+from . import fbs_reader as fr
 from .channel import Channel, RequestTemplate, locate_once
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
@@ -45,7 +46,7 @@ from .transport import (
     write_base_options,
     write_listen_info,
 )
-from .wire import body_as, plain
+from .wire import body_as, body_position, plain
 
 if TYPE_CHECKING:
     from .router import Router
@@ -173,6 +174,21 @@ def _write_create_request(
     return create_fbs.End(b)
 
 
+def _read_dtls_parameters(buf: bytes, table: int) -> DtlsParameters:
+    """DtlsParameters table: fingerprints 0 (Fingerprint: algorithm 0, value 1), role 1."""
+    start, count = fr.read_vector(buf, table, 0)
+    fingerprints: list[DtlsFingerprint] = []
+    for i in range(count):
+        f = fr.table_in_vector(buf, start, i)
+        fingerprints.append(
+            {
+                "algorithm": FINGERPRINT_ALGORITHMS[fr.read_u8(buf, f, 0)],
+                "value": fr.read_string(buf, f, 1) or "",
+            }
+        )
+    return {"role": DTLS_ROLES[fr.read_u8(buf, table, 1)], "fingerprints": fingerprints}
+
+
 class _CreateTemplate:
     """A router's create-transport request for one options value; the id is patched."""
 
@@ -235,47 +251,40 @@ class WebRtcTransport(Transport):
         except BaseException:
             transport._unsubscribe()
             raise
-        transport._load(body_as(response, DumpResponse))
+        transport._load(*body_position(response))
         return transport
 
-    def _load(self, dump: DumpResponse) -> None:
-        """Reads only what callers use from the creation dump."""
-        ice = dump.IceParameters()
+    def _load(self, buf: bytes, dump: int) -> None:
+        """Reads what callers use from the creation dump (webRtcTransport.fbs DumpResponse:
+        base 0, ice_role 1, ice_parameters 2, ice_candidates 3, ice_state 4,
+        ice_selected_tuple 5, dtls_parameters 6, dtls_state 7)."""
+        ice = fr.read_table(buf, dump, 2)
         self.ice_parameters = {
-            "usernameFragment": ice.UsernameFragment().decode(),
-            "password": ice.Password().decode(),
-            "iceLite": ice.IceLite(),
+            "usernameFragment": fr.read_string(buf, ice, 0) or "",
+            "password": fr.read_string(buf, ice, 1) or "",
+            "iceLite": fr.read_bool(buf, ice, 2, default=True),
         }
         candidates: list[IceCandidate] = []
-        for i in range(dump.IceCandidatesLength()):
-            c = dump.IceCandidates(i)
-            address = c.Address().decode()
+        start, count = fr.read_vector(buf, dump, 3)
+        for i in range(count):
+            c = fr.table_in_vector(buf, start, i)
+            address = fr.read_string(buf, c, 2) or ""
             candidate: IceCandidate = {
-                "foundation": c.Foundation().decode(),
-                "priority": c.Priority(),
+                "foundation": fr.read_string(buf, c, 0) or "",
+                "priority": fr.read_u32(buf, c, 1),
                 "address": address,
                 "ip": address,
-                "protocol": _PROTOCOLS.get(c.Protocol(), "udp"),
-                "port": c.Port(),
+                "protocol": _PROTOCOLS.get(fr.read_u8(buf, c, 3, default=1), "udp"),
+                "port": fr.read_u16(buf, c, 4),
                 "type": "host",
             }
-            if c.TcpType() is not None:
+            if fr.field_position(buf, c, 6):
                 candidate["tcpType"] = "passive"
             candidates.append(candidate)
         self.ice_candidates = candidates
-        dtls = dump.DtlsParameters()
-        self.dtls_parameters = {
-            "role": DTLS_ROLES[dtls.Role()],
-            "fingerprints": [
-                {
-                    "algorithm": FINGERPRINT_ALGORITHMS[dtls.Fingerprints(i).Algorithm()],
-                    "value": dtls.Fingerprints(i).Value().decode(),
-                }
-                for i in range(dtls.FingerprintsLength())
-            ],
-        }
-        self.ice_state = ICE_STATES[dump.IceState()]
-        self.dtls_state = DTLS_STATES[dump.DtlsState()]
+        self.dtls_parameters = _read_dtls_parameters(buf, fr.read_table(buf, dump, 6))
+        self.ice_state = ICE_STATES[fr.read_u8(buf, dump, 4)]
+        self.dtls_state = DTLS_STATES[fr.read_u8(buf, dump, 7)]
 
     # -- requests ------------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ from typing import Any, Protocol, TypeVar
 
 from .errors import MediasoupError
 from .fbs.FBS.Response.Response import Response
+from .fbs_reader import read_table
+
+_RESPONSE_BODY = 3  # response.fbs: id, accepted, body_type, body
 
 
 class _Table(Protocol):
@@ -28,6 +31,15 @@ def body_as(response: Response, table_type: type[TableT]) -> TableT:
     body = table_type()
     body.Init(table.Bytes, table.Pos)
     return body
+
+
+def body_position(response: Response) -> tuple[bytes, int]:
+    """(buffer, position) of the response body table, for the fbs_reader functions."""
+    tab = response._tab
+    body = read_table(tab.Bytes, tab.Pos, _RESPONSE_BODY)
+    if not body:
+        raise MediasoupError("worker response has no body")
+    return tab.Bytes, body
 
 
 def strings(length: int, item: Callable[[int], bytes]) -> list[str]:
