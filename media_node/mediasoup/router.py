@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any, NewType
 import flatbuffers
 
 from . import ortc
+from .channel import RequestTemplate, locate_once
 from .errors import InvalidStateError, MediasoupError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
+from .fbs.FBS.Router import CloseTransportRequest as close_transport_fbs
 from .fbs.FBS.Router.DumpResponse import DumpResponse
 from .fbs.FBS.Worker import CloseRouterRequest as close_router_fbs
 from .rtp_parameters import RtpCapabilities, RtpCodecCapability
@@ -77,6 +79,7 @@ class Router:
         self._transports: dict[TransportId, Transport] = {}
         self._producers: dict[ProducerId, Producer] = {}
         self._create_templates: dict[Any, Any] = {}
+        self._close_transport_template: tuple[RequestTemplate, int] | None = None
         """Serialised create-transport requests per options value (see webrtc_transport)."""
         self.on_close: OnceEvent[str] = OnceEvent("router.close")
         """Fires once with the reason: "closed" (by us) or "worker closed"."""
@@ -140,6 +143,33 @@ class Router:
         self._check_open()
         transport = await PipeTransport.create(self, self._channel, options)
         return self._adopt(transport)
+
+    def _close_transport_request(self, transport_id: str) -> RequestTemplate:
+        """ROUTER_CLOSE_TRANSPORT for ``transport_id``: serialised once per router, the
+        (always 36-character) transport id patched in per call."""
+        if self._close_transport_template is None:
+            sentinel = str(uuid.uuid4())
+
+            def body(b: flatbuffers.Builder) -> int:
+                offset = b.CreateString(sentinel)
+                close_transport_fbs.Start(b)
+                close_transport_fbs.AddTransportId(b, offset)
+                return close_transport_fbs.End(b)
+
+            request = self._channel.template(
+                Method.ROUTER_CLOSE_TRANSPORT,
+                self.id,
+                RequestBody.Router_CloseTransportRequest,
+                body,
+            )
+            self._close_transport_template = (
+                request,
+                locate_once(request.frame, sentinel.encode()),
+            )
+        request, at = self._close_transport_template
+        frame = bytearray(request.frame)
+        frame[at : at + len(transport_id)] = transport_id.encode()
+        return request._replace(frame=bytes(frame))
 
     def _adopt(self, transport: Any) -> Any:
         if self._closed:  # closed while the create request was in flight

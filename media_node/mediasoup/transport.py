@@ -28,7 +28,6 @@ from .errors import InvalidStateError, MediasoupError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.Router import CloseTransportRequest as close_transport_fbs
 from .fbs.FBS.Transport import CloseConsumerRequest as close_consumer_fbs
 from .fbs.FBS.Transport import CloseProducerRequest as close_producer_fbs
 from .fbs.FBS.Transport import ListenInfo as listen_info_fbs
@@ -206,21 +205,8 @@ class Transport:
         if self._closed:
             return
         self._mark_closed("closed")
-        transport_id = self.id
-
-        def body(b: flatbuffers.Builder) -> int:
-            offset = b.CreateString(transport_id)
-            close_transport_fbs.Start(b)
-            close_transport_fbs.AddTransportId(b, offset)
-            return close_transport_fbs.End(b)
-
         try:
-            await self._channel.request(
-                Method.ROUTER_CLOSE_TRANSPORT,
-                self.router.id,
-                RequestBody.Router_CloseTransportRequest,
-                body,
-            )
+            await self._channel.send(self.router._close_transport_request(self.id))
         except MediasoupError as error:
             _log.debug("closing transport %s: %s", self.id, error)
 
