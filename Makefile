@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 FBS_OUT := media_node/mediasoup/fbs
 
-.PHONY: setup apt venv worker codegen test lint unit conformance run bench clean
+.PHONY: setup apt venv worker codegen proto test lint unit conformance run bench clean
 
 setup: apt venv worker
 
@@ -33,6 +33,10 @@ worker: apt venv
 # Regenerates the Python FlatBuffers code from the worker's schemas.
 codegen: worker
 	$(PY) scripts/codegen_fbs.py --schemas build/mediasoup-package/worker/fbs --out $(FBS_OUT)
+
+# Regenerates the gRPC stubs (protos/media_node_pb2*.py) from protos/media_node.proto.
+proto: venv
+	bash scripts/gen_proto.sh
 
 lint: venv
 	$(VENV)/bin/ruff check .

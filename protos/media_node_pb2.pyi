@@ -1,0 +1,503 @@
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Codec(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CODEC_UNSPECIFIED: _ClassVar[Codec]
+    CODEC_VP8: _ClassVar[Codec]
+    CODEC_H264: _ClassVar[Codec]
+
+class StreamStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STREAM_STATUS_UNSPECIFIED: _ClassVar[StreamStatus]
+    STREAM_STATUS_STARTING: _ClassVar[StreamStatus]
+    STREAM_STATUS_LIVE: _ClassVar[StreamStatus]
+    STREAM_STATUS_STOPPED: _ClassVar[StreamStatus]
+    STREAM_STATUS_ERROR: _ClassVar[StreamStatus]
+
+class ConsumerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSUMER_STATE_UNSPECIFIED: _ClassVar[ConsumerState]
+    CONSUMER_STATE_NEW: _ClassVar[ConsumerState]
+    CONSUMER_STATE_CONNECTING: _ClassVar[ConsumerState]
+    CONSUMER_STATE_CONNECTED: _ClassVar[ConsumerState]
+    CONSUMER_STATE_CLOSED: _ClassVar[ConsumerState]
+
+class CloseReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLOSE_REASON_UNSPECIFIED: _ClassVar[CloseReason]
+    CLOSE_REASON_REQUESTED: _ClassVar[CloseReason]
+    CLOSE_REASON_STREAM_STOPPED: _ClassVar[CloseReason]
+    CLOSE_REASON_DTLS_FAILED: _ClassVar[CloseReason]
+    CLOSE_REASON_DTLS_CLOSED: _ClassVar[CloseReason]
+    CLOSE_REASON_ICE_DISCONNECTED: _ClassVar[CloseReason]
+    CLOSE_REASON_NEVER_CONNECTED: _ClassVar[CloseReason]
+    CLOSE_REASON_WORKER_DIED: _ClassVar[CloseReason]
+    CLOSE_REASON_DRAIN_DEADLINE: _ClassVar[CloseReason]
+CODEC_UNSPECIFIED: Codec
+CODEC_VP8: Codec
+CODEC_H264: Codec
+STREAM_STATUS_UNSPECIFIED: StreamStatus
+STREAM_STATUS_STARTING: StreamStatus
+STREAM_STATUS_LIVE: StreamStatus
+STREAM_STATUS_STOPPED: StreamStatus
+STREAM_STATUS_ERROR: StreamStatus
+CONSUMER_STATE_UNSPECIFIED: ConsumerState
+CONSUMER_STATE_NEW: ConsumerState
+CONSUMER_STATE_CONNECTING: ConsumerState
+CONSUMER_STATE_CONNECTED: ConsumerState
+CONSUMER_STATE_CLOSED: ConsumerState
+CLOSE_REASON_UNSPECIFIED: CloseReason
+CLOSE_REASON_REQUESTED: CloseReason
+CLOSE_REASON_STREAM_STOPPED: CloseReason
+CLOSE_REASON_DTLS_FAILED: CloseReason
+CLOSE_REASON_DTLS_CLOSED: CloseReason
+CLOSE_REASON_ICE_DISCONNECTED: CloseReason
+CLOSE_REASON_NEVER_CONNECTED: CloseReason
+CLOSE_REASON_WORKER_DIED: CloseReason
+CLOSE_REASON_DRAIN_DEADLINE: CloseReason
+
+class TestPatternSource(_message.Message):
+    __slots__ = ("width", "height", "fps", "keyframe_interval_s")
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    KEYFRAME_INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    width: int
+    height: int
+    fps: int
+    keyframe_interval_s: int
+    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., keyframe_interval_s: _Optional[int] = ...) -> None: ...
+
+class RtspSource(_message.Message):
+    __slots__ = ("url", "transcode")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TRANSCODE_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    transcode: bool
+    def __init__(self, url: _Optional[str] = ..., transcode: _Optional[bool] = ...) -> None: ...
+
+class RtpSource(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamSource(_message.Message):
+    __slots__ = ("test_pattern", "rtsp", "rtp")
+    TEST_PATTERN_FIELD_NUMBER: _ClassVar[int]
+    RTSP_FIELD_NUMBER: _ClassVar[int]
+    RTP_FIELD_NUMBER: _ClassVar[int]
+    test_pattern: TestPatternSource
+    rtsp: RtspSource
+    rtp: RtpSource
+    def __init__(self, test_pattern: _Optional[_Union[TestPatternSource, _Mapping]] = ..., rtsp: _Optional[_Union[RtspSource, _Mapping]] = ..., rtp: _Optional[_Union[RtpSource, _Mapping]] = ...) -> None: ...
+
+class StartStreamRequest(_message.Message):
+    __slots__ = ("stream_id", "source", "codec")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    source: StreamSource
+    codec: Codec
+    def __init__(self, stream_id: _Optional[str] = ..., source: _Optional[_Union[StreamSource, _Mapping]] = ..., codec: _Optional[_Union[Codec, str]] = ...) -> None: ...
+
+class StopStreamRequest(_message.Message):
+    __slots__ = ("stream_id",)
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
+
+class GetStreamRequest(_message.Message):
+    __slots__ = ("stream_id",)
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
+
+class ListStreamsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListStreamsResponse(_message.Message):
+    __slots__ = ("streams",)
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    streams: _containers.RepeatedCompositeFieldContainer[StreamInfo]
+    def __init__(self, streams: _Optional[_Iterable[_Union[StreamInfo, _Mapping]]] = ...) -> None: ...
+
+class IngestStats(_message.Message):
+    __slots__ = ("packets", "bytes", "bitrate_bps", "restarts", "last_packet_age_ms", "process_pid")
+    PACKETS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_PACKET_AGE_MS_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_PID_FIELD_NUMBER: _ClassVar[int]
+    packets: int
+    bytes: int
+    bitrate_bps: int
+    restarts: int
+    last_packet_age_ms: int
+    process_pid: int
+    def __init__(self, packets: _Optional[int] = ..., bytes: _Optional[int] = ..., bitrate_bps: _Optional[int] = ..., restarts: _Optional[int] = ..., last_packet_age_ms: _Optional[int] = ..., process_pid: _Optional[int] = ...) -> None: ...
+
+class RtpEndpoint(_message.Message):
+    __slots__ = ("ip", "port", "payload_type", "ssrc", "codec")
+    IP_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SSRC_FIELD_NUMBER: _ClassVar[int]
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    ip: str
+    port: int
+    payload_type: int
+    ssrc: int
+    codec: Codec
+    def __init__(self, ip: _Optional[str] = ..., port: _Optional[int] = ..., payload_type: _Optional[int] = ..., ssrc: _Optional[int] = ..., codec: _Optional[_Union[Codec, str]] = ...) -> None: ...
+
+class StreamInfo(_message.Message):
+    __slots__ = ("stream_id", "status", "status_reason", "producer_id", "codec", "source", "ingest", "rtp_endpoint", "consumer_count", "worker_pid", "node_id")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INGEST_FIELD_NUMBER: _ClassVar[int]
+    RTP_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    WORKER_PID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    status: StreamStatus
+    status_reason: str
+    producer_id: str
+    codec: Codec
+    source: StreamSource
+    ingest: IngestStats
+    rtp_endpoint: RtpEndpoint
+    consumer_count: int
+    worker_pid: int
+    node_id: str
+    def __init__(self, stream_id: _Optional[str] = ..., status: _Optional[_Union[StreamStatus, str]] = ..., status_reason: _Optional[str] = ..., producer_id: _Optional[str] = ..., codec: _Optional[_Union[Codec, str]] = ..., source: _Optional[_Union[StreamSource, _Mapping]] = ..., ingest: _Optional[_Union[IngestStats, _Mapping]] = ..., rtp_endpoint: _Optional[_Union[RtpEndpoint, _Mapping]] = ..., consumer_count: _Optional[int] = ..., worker_pid: _Optional[int] = ..., node_id: _Optional[str] = ...) -> None: ...
+
+class GetRouterCapabilitiesRequest(_message.Message):
+    __slots__ = ("stream_id",)
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
+
+class RouterCapabilities(_message.Message):
+    __slots__ = ("rtp_capabilities",)
+    RTP_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    rtp_capabilities: _struct_pb2.Struct
+    def __init__(self, rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ConsumeRequest(_message.Message):
+    __slots__ = ("stream_id", "client_id", "rtp_capabilities", "dtls_parameters", "paused")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RTP_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    DTLS_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    client_id: str
+    rtp_capabilities: _struct_pb2.Struct
+    dtls_parameters: _struct_pb2.Struct
+    paused: bool
+    def __init__(self, stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., paused: _Optional[bool] = ...) -> None: ...
+
+class TransportInfo(_message.Message):
+    __slots__ = ("id", "ice_parameters", "ice_candidates", "dtls_parameters")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ICE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    ICE_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    DTLS_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    ice_parameters: _struct_pb2.Struct
+    ice_candidates: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
+    dtls_parameters: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., ice_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., ice_candidates: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ConsumerStats(_message.Message):
+    __slots__ = ("bitrate_bps", "packets_sent", "packets_lost", "score")
+    BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    PACKETS_SENT_FIELD_NUMBER: _ClassVar[int]
+    PACKETS_LOST_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    bitrate_bps: int
+    packets_sent: int
+    packets_lost: int
+    score: int
+    def __init__(self, bitrate_bps: _Optional[int] = ..., packets_sent: _Optional[int] = ..., packets_lost: _Optional[int] = ..., score: _Optional[int] = ...) -> None: ...
+
+class ConsumerInfo(_message.Message):
+    __slots__ = ("id", "stream_id", "transport_id", "producer_id", "kind", "rtp_parameters", "state", "closed_reason", "client_id", "paused", "stats", "ice_state", "dtls_state")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RTP_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_REASON_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    ICE_STATE_FIELD_NUMBER: _ClassVar[int]
+    DTLS_STATE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    stream_id: str
+    transport_id: str
+    producer_id: str
+    kind: str
+    rtp_parameters: _struct_pb2.Struct
+    state: ConsumerState
+    closed_reason: CloseReason
+    client_id: str
+    paused: bool
+    stats: ConsumerStats
+    ice_state: str
+    dtls_state: str
+    def __init__(self, id: _Optional[str] = ..., stream_id: _Optional[str] = ..., transport_id: _Optional[str] = ..., producer_id: _Optional[str] = ..., kind: _Optional[str] = ..., rtp_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state: _Optional[_Union[ConsumerState, str]] = ..., closed_reason: _Optional[_Union[CloseReason, str]] = ..., client_id: _Optional[str] = ..., paused: _Optional[bool] = ..., stats: _Optional[_Union[ConsumerStats, _Mapping]] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ...) -> None: ...
+
+class ConsumeResponse(_message.Message):
+    __slots__ = ("transport", "consumer", "connected")
+    TRANSPORT_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    transport: TransportInfo
+    consumer: ConsumerInfo
+    connected: bool
+    def __init__(self, transport: _Optional[_Union[TransportInfo, _Mapping]] = ..., consumer: _Optional[_Union[ConsumerInfo, _Mapping]] = ..., connected: _Optional[bool] = ...) -> None: ...
+
+class ConnectTransportRequest(_message.Message):
+    __slots__ = ("transport_id", "dtls_parameters")
+    TRANSPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    DTLS_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    transport_id: str
+    dtls_parameters: _struct_pb2.Struct
+    def __init__(self, transport_id: _Optional[str] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ConnectTransportResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ConsumerRef(_message.Message):
+    __slots__ = ("consumer_id",)
+    CONSUMER_ID_FIELD_NUMBER: _ClassVar[int]
+    consumer_id: str
+    def __init__(self, consumer_id: _Optional[str] = ...) -> None: ...
+
+class CloseTransportRequest(_message.Message):
+    __slots__ = ("transport_id",)
+    TRANSPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    transport_id: str
+    def __init__(self, transport_id: _Optional[str] = ...) -> None: ...
+
+class CloseResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetLoadRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WorkerLoad(_message.Message):
+    __slots__ = ("pid", "cpu_percent", "routers", "transports", "producers", "consumers")
+    PID_FIELD_NUMBER: _ClassVar[int]
+    CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    ROUTERS_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORTS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCERS_FIELD_NUMBER: _ClassVar[int]
+    CONSUMERS_FIELD_NUMBER: _ClassVar[int]
+    pid: int
+    cpu_percent: float
+    routers: int
+    transports: int
+    producers: int
+    consumers: int
+    def __init__(self, pid: _Optional[int] = ..., cpu_percent: _Optional[float] = ..., routers: _Optional[int] = ..., transports: _Optional[int] = ..., producers: _Optional[int] = ..., consumers: _Optional[int] = ...) -> None: ...
+
+class Load(_message.Message):
+    __slots__ = ("node_id", "draining", "workers", "streams", "transports", "producers", "consumers", "outgoing_bitrate_bps", "incoming_bitrate_bps", "updated_at_ms")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORTS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCERS_FIELD_NUMBER: _ClassVar[int]
+    CONSUMERS_FIELD_NUMBER: _ClassVar[int]
+    OUTGOING_BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    INCOMING_BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    draining: bool
+    workers: _containers.RepeatedCompositeFieldContainer[WorkerLoad]
+    streams: int
+    transports: int
+    producers: int
+    consumers: int
+    outgoing_bitrate_bps: int
+    incoming_bitrate_bps: int
+    updated_at_ms: int
+    def __init__(self, node_id: _Optional[str] = ..., draining: _Optional[bool] = ..., workers: _Optional[_Iterable[_Union[WorkerLoad, _Mapping]]] = ..., streams: _Optional[int] = ..., transports: _Optional[int] = ..., producers: _Optional[int] = ..., consumers: _Optional[int] = ..., outgoing_bitrate_bps: _Optional[int] = ..., incoming_bitrate_bps: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamStatusChanged(_message.Message):
+    __slots__ = ("stream",)
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    stream: StreamInfo
+    def __init__(self, stream: _Optional[_Union[StreamInfo, _Mapping]] = ...) -> None: ...
+
+class TransportStateChanged(_message.Message):
+    __slots__ = ("transport_id", "stream_id", "client_id", "ice_state", "dtls_state")
+    TRANSPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ICE_STATE_FIELD_NUMBER: _ClassVar[int]
+    DTLS_STATE_FIELD_NUMBER: _ClassVar[int]
+    transport_id: str
+    stream_id: str
+    client_id: str
+    ice_state: str
+    dtls_state: str
+    def __init__(self, transport_id: _Optional[str] = ..., stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ...) -> None: ...
+
+class ConsumerClosed(_message.Message):
+    __slots__ = ("consumer_id", "transport_id", "stream_id", "client_id", "reason")
+    CONSUMER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    consumer_id: str
+    transport_id: str
+    stream_id: str
+    client_id: str
+    reason: CloseReason
+    def __init__(self, consumer_id: _Optional[str] = ..., transport_id: _Optional[str] = ..., stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., reason: _Optional[_Union[CloseReason, str]] = ...) -> None: ...
+
+class WorkerDied(_message.Message):
+    __slots__ = ("pid", "exit_code", "signal", "stream_ids")
+    PID_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    STREAM_IDS_FIELD_NUMBER: _ClassVar[int]
+    pid: int
+    exit_code: int
+    signal: int
+    stream_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pid: _Optional[int] = ..., exit_code: _Optional[int] = ..., signal: _Optional[int] = ..., stream_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WorkerRestarted(_message.Message):
+    __slots__ = ("old_pid", "pid")
+    OLD_PID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    old_pid: int
+    pid: int
+    def __init__(self, old_pid: _Optional[int] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class NodeDraining(_message.Message):
+    __slots__ = ("deadline_ms",)
+    DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    deadline_ms: int
+    def __init__(self, deadline_ms: _Optional[int] = ...) -> None: ...
+
+class NodeEvent(_message.Message):
+    __slots__ = ("node_id", "sequence", "timestamp_ms", "stream_status", "transport_state", "consumer_closed", "worker_died", "worker_restarted", "draining")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_STATUS_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORT_STATE_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    WORKER_DIED_FIELD_NUMBER: _ClassVar[int]
+    WORKER_RESTARTED_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    sequence: int
+    timestamp_ms: int
+    stream_status: StreamStatusChanged
+    transport_state: TransportStateChanged
+    consumer_closed: ConsumerClosed
+    worker_died: WorkerDied
+    worker_restarted: WorkerRestarted
+    draining: NodeDraining
+    def __init__(self, node_id: _Optional[str] = ..., sequence: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., stream_status: _Optional[_Union[StreamStatusChanged, _Mapping]] = ..., transport_state: _Optional[_Union[TransportStateChanged, _Mapping]] = ..., consumer_closed: _Optional[_Union[ConsumerClosed, _Mapping]] = ..., worker_died: _Optional[_Union[WorkerDied, _Mapping]] = ..., worker_restarted: _Optional[_Union[WorkerRestarted, _Mapping]] = ..., draining: _Optional[_Union[NodeDraining, _Mapping]] = ...) -> None: ...
+
+class DrainRequest(_message.Message):
+    __slots__ = ("deadline_s",)
+    DEADLINE_S_FIELD_NUMBER: _ClassVar[int]
+    deadline_s: int
+    def __init__(self, deadline_s: _Optional[int] = ...) -> None: ...
+
+class DrainResponse(_message.Message):
+    __slots__ = ("draining", "consumers_remaining", "deadline_ms")
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    CONSUMERS_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    draining: bool
+    consumers_remaining: int
+    deadline_ms: int
+    def __init__(self, draining: _Optional[bool] = ..., consumers_remaining: _Optional[int] = ..., deadline_ms: _Optional[int] = ...) -> None: ...
+
+class DumpRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TransportDump(_message.Message):
+    __slots__ = ("id", "stream_id", "client_id", "consumer_ids", "ice_state", "dtls_state")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_IDS_FIELD_NUMBER: _ClassVar[int]
+    ICE_STATE_FIELD_NUMBER: _ClassVar[int]
+    DTLS_STATE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    stream_id: str
+    client_id: str
+    consumer_ids: _containers.RepeatedScalarFieldContainer[str]
+    ice_state: str
+    dtls_state: str
+    def __init__(self, id: _Optional[str] = ..., stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., consumer_ids: _Optional[_Iterable[str]] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ...) -> None: ...
+
+class WorkerDumpInfo(_message.Message):
+    __slots__ = ("pid", "router_ids", "worker_router_ids", "worker_transports", "worker_consumers", "worker_producers")
+    PID_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_IDS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ROUTER_IDS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_TRANSPORTS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_CONSUMERS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_PRODUCERS_FIELD_NUMBER: _ClassVar[int]
+    pid: int
+    router_ids: _containers.RepeatedScalarFieldContainer[str]
+    worker_router_ids: _containers.RepeatedScalarFieldContainer[str]
+    worker_transports: int
+    worker_consumers: int
+    worker_producers: int
+    def __init__(self, pid: _Optional[int] = ..., router_ids: _Optional[_Iterable[str]] = ..., worker_router_ids: _Optional[_Iterable[str]] = ..., worker_transports: _Optional[int] = ..., worker_consumers: _Optional[int] = ..., worker_producers: _Optional[int] = ...) -> None: ...
+
+class NodeDump(_message.Message):
+    __slots__ = ("node_id", "draining", "workers", "streams", "transports", "consumers")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    TRANSPORTS_FIELD_NUMBER: _ClassVar[int]
+    CONSUMERS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    draining: bool
+    workers: _containers.RepeatedCompositeFieldContainer[WorkerDumpInfo]
+    streams: _containers.RepeatedCompositeFieldContainer[StreamInfo]
+    transports: _containers.RepeatedCompositeFieldContainer[TransportDump]
+    consumers: _containers.RepeatedCompositeFieldContainer[ConsumerInfo]
+    def __init__(self, node_id: _Optional[str] = ..., draining: _Optional[bool] = ..., workers: _Optional[_Iterable[_Union[WorkerDumpInfo, _Mapping]]] = ..., streams: _Optional[_Iterable[_Union[StreamInfo, _Mapping]]] = ..., transports: _Optional[_Iterable[_Union[TransportDump, _Mapping]]] = ..., consumers: _Optional[_Iterable[_Union[ConsumerInfo, _Mapping]]] = ...) -> None: ...
