@@ -194,6 +194,10 @@ class Channel:
 
         return unsubscribe
 
+    def is_subscribed(self, handler_id: str) -> bool:
+        """Whether notifications for ``handler_id`` are routed (an entity holds that id)."""
+        return handler_id in self._subscribers
+
     # -- requests and notifications to the worker -----------------------------------
 
     def request(

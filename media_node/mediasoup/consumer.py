@@ -193,6 +193,8 @@ class Consumer:
     async def set_preferred_layers(self, layers: ConsumerLayers) -> ConsumerLayers | None:
         """Returns the preferred layers the worker settled on (None for simple streams)."""
         self._check_open()
+        if not isinstance(layers, ConsumerLayers):
+            raise TypeError("layers must be a ConsumerLayers")
         if not isinstance(layers.spatial_layer, int) or layers.spatial_layer < 0:
             raise TypeError("spatial_layer must be a non-negative integer")
         if layers.temporal_layer is not None and (

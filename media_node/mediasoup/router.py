@@ -73,7 +73,7 @@ class Router:
     ) -> None:
         self.id = router_id
         self.app_data = app_data
-        self.rtp_capabilities = rtp_capabilities
+        self._rtp_capabilities = rtp_capabilities
         self._channel = channel
         self._closed = False
         self._transports: dict[TransportId, Transport] = {}
@@ -90,6 +90,11 @@ class Router:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def rtp_capabilities(self) -> RtpCapabilities:
+        """The router's RTP capabilities (a copy: changing it cannot change the router)."""
+        return copy.deepcopy(self._rtp_capabilities)
 
     @property
     def transports(self) -> dict[TransportId, Transport]:

@@ -455,12 +455,19 @@ def write_rtp_mapping(b: flatbuffers.Builder, mapping: RtpMapping) -> int:
 def write_srtp_parameters(b: flatbuffers.Builder, params: SrtpParameters) -> int:
     """Builds an ``FBS.SrtpParameters.SrtpParameters`` table.
 
-    Raises ``TypeError`` for a crypto suite the worker does not implement (as Node does).
+    Raises ``TypeError`` for a crypto suite the worker does not implement (as Node does)
+    and for parameters that are not an object with a string ``keyBase64``.
     """
-    suite = SRTP_CRYPTO_SUITE_TO_FBS.get(params["cryptoSuite"])
+    if not isinstance(params, Mapping):
+        raise TypeError("srtpParameters must be an object")
+    crypto_suite = params.get("cryptoSuite")
+    suite = SRTP_CRYPTO_SUITE_TO_FBS.get(crypto_suite) if isinstance(crypto_suite, str) else None
     if suite is None:
-        raise TypeError(f"invalid SrtpCryptoSuite: {params['cryptoSuite']}")
-    key_offset = b.CreateString(params["keyBase64"])
+        raise TypeError(f"invalid SrtpCryptoSuite: {crypto_suite}")
+    key = params.get("keyBase64")
+    if not isinstance(key, str):
+        raise TypeError("srtpParameters.keyBase64 must be a string")
+    key_offset = b.CreateString(key)
     srtp_parameters_fbs.Start(b)
     srtp_parameters_fbs.AddCryptoSuite(b, suite)
     srtp_parameters_fbs.AddKeyBase64(b, key_offset)

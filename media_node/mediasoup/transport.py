@@ -237,14 +237,18 @@ class Transport:
         if options.kind not in ("audio", "video"):
             raise TypeError(f"invalid kind {options.kind!r}")
         producer_id = ProducerId(options.id or _uuid())
-        if self.router._get_producer(producer_id) is not None:
+        # The id may also be live in another router of this worker (the worker refuses it
+        # then); subscribing a new producer under it would steal the live one's notifications.
+        if self.router._get_producer(producer_id) is not None or self._channel.is_subscribed(
+            producer_id
+        ):
             raise TypeError(f'a Producer with same id "{producer_id}" already exists')
         rtp_parameters: RtpParameters = copy.deepcopy(options.rtp_parameters)
         ortc.validate_and_normalize_rtp_parameters(rtp_parameters)
         if not rtp_parameters.get("encodings"):
             rtp_parameters["encodings"] = [{}]
         self._assign_cname(rtp_parameters)
-        router_caps = self.router.rtp_capabilities
+        router_caps = self.router._rtp_capabilities
         mapping = ortc.get_producer_rtp_parameters_mapping(rtp_parameters, router_caps)
         consumable = ortc.get_consumable_rtp_parameters(
             options.kind, rtp_parameters, router_caps, mapping

@@ -108,11 +108,12 @@ class WorkerSettings:
         args = [binary, f"--logLevel={self.log_level}"]
         args += [f"--logTags={tag}" for tag in self.log_tags]
         args += [f"--rtcMinPort={self.rtc_min_port}", f"--rtcMaxPort={self.rtc_max_port}"]
-        if self.dtls_certificate_file and self.dtls_private_key_file:
-            args += [
-                f"--dtlsCertificateFile={self.dtls_certificate_file}",
-                f"--dtlsPrivateKeyFile={self.dtls_private_key_file}",
-            ]
+        # Each file is passed when given, as mediasoup does: the worker itself rejects
+        # (exit 42) a certificate without its key and vice versa.
+        if self.dtls_certificate_file:
+            args.append(f"--dtlsCertificateFile={self.dtls_certificate_file}")
+        if self.dtls_private_key_file:
+            args.append(f"--dtlsPrivateKeyFile={self.dtls_private_key_file}")
         if self.libwebrtc_field_trials:
             args.append(f"--libwebrtcFieldTrials={self.libwebrtc_field_trials}")
         return args

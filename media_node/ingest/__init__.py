@@ -1,0 +1,46 @@
+"""Supervised ingest of live streams into mediasoup routers (one ``Ingest`` per stream).
+
+Sources: a test pattern the node encodes, an RTSP camera (H.264 passed through, or
+transcoded), or RTP pushed by an external sender. Whatever the node encodes itself
+answers key-frame requests, so a new viewer gets a picture in ~0.1 s whatever the
+key-frame interval. See ``supervisor`` for the design (transport and producer kept
+across process restarts, packet-flow detection, backoff), ``pipelines`` for the
+GStreamer wiring.
+
+Typical use by the media node::
+
+    router = await worker.create_router(RouterOptions(media_codecs=router_media_codecs()))
+    ingest = Ingest(router, IngestSpec(kind="rtsp", url="rtsp://cam/stream"),
+                    on_status=report_status, on_producer=publish_producer)
+    await ingest.start()
+    ...
+    await ingest.stop()
+"""
+
+from .process import Backoff
+from .spec import (
+    Codec,
+    IngestKind,
+    IngestSpec,
+    IngestStats,
+    RtpEndpoint,
+    Status,
+    producer_rtp_parameters,
+    router_media_codecs,
+)
+from .supervisor import Ingest, ProducerCallback, StatusCallback
+
+__all__ = [
+    "Backoff",
+    "Codec",
+    "Ingest",
+    "IngestKind",
+    "IngestSpec",
+    "IngestStats",
+    "ProducerCallback",
+    "RtpEndpoint",
+    "Status",
+    "StatusCallback",
+    "producer_rtp_parameters",
+    "router_media_codecs",
+]

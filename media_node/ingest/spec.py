@@ -1,0 +1,218 @@
+"""What an ingest is asked to do (``IngestSpec``) and what it reports (status, stats, endpoint).
+
+Also the RTP vocabulary every ingest shares with the router: the codec list the
+media node gives each router, and the producer RTP parameters an ingest
+declares. They live together so that a pipeline's payloader, the producer it
+feeds and the router that routes it can never disagree on a payload type or
+an H.264 profile.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Literal
+
+from media_node.mediasoup.rtp_parameters import (
+    RtcpFeedback,
+    RtpCodecCapability,
+    RtpCodecParameters,
+    RtpParameters,
+)
+
+IngestKind = Literal["test_pattern", "rtsp", "rtp"]
+Codec = Literal["vp8", "h264"]
+RtspTransport = Literal["tcp", "udp"]
+Status = Literal["starting", "live", "error", "stopped"]
+"""``starting``: created, no RTP yet. ``live``: RTP is arriving. ``error``: the process
+failed/exited or RTP stopped (``reason`` says which); a supervised process is being
+restarted meanwhile and the status turns ``live`` again once RTP flows. ``stopped``: after
+``Ingest.stop()``, terminal."""
+
+H264_PROFILE_LEVEL_ID = "42e01f"
+"""Constrained baseline, level 3.1: what every browser decodes (and the router offers).
+Passthrough streams of other profiles still flow: mediasoup does not parse the
+bitstream and decoders accept higher profiles in practice; the SDP just says 42e01f."""
+
+PAYLOAD_TYPES: dict[Codec, int] = {"vp8": 96, "h264": 102}
+"""Payload types an ingest sends with. Any value would do (the router maps them onto
+its own); fixed ones make an external sender's configuration predictable."""
+
+RTCP_FEEDBACK: list[RtcpFeedback] = [
+    {"type": "nack"},
+    {"type": "nack", "parameter": "pli"},
+    {"type": "ccm", "parameter": "fir"},
+]
+"""Without ``nack pli`` / ``ccm fir`` the worker never asks the ingest for a key frame,
+so a new viewer would wait for the source's next periodic one (up to a whole GOP)."""
+
+_ROUTER_MEDIA_CODECS: list[RtpCodecCapability] = [
+    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+    {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
+    {
+        "kind": "video",
+        "mimeType": "video/H264",
+        "clockRate": 90000,
+        "parameters": {
+            "packetization-mode": 1,
+            "profile-level-id": H264_PROFILE_LEVEL_ID,
+            "level-asymmetry-allowed": 1,
+        },
+    },
+]
+
+
+def router_media_codecs() -> list[RtpCodecCapability]:
+    """The codecs of every router the media node creates (a fresh copy: mediasoup's
+    router creation fills in payload types in place)."""
+    return copy.deepcopy(_ROUTER_MEDIA_CODECS)
+
+
+def producer_rtp_parameters(codec: Codec, ssrc: int) -> RtpParameters:
+    """RTP parameters of an ingest producer: one stream, fixed SSRC and payload type."""
+    params: RtpCodecParameters = {
+        "mimeType": "video/VP8" if codec == "vp8" else "video/H264",
+        "payloadType": PAYLOAD_TYPES[codec],
+        "clockRate": 90000,
+        "rtcpFeedback": copy.deepcopy(RTCP_FEEDBACK),
+    }
+    if codec == "h264":
+        params["parameters"] = {
+            "packetization-mode": 1,
+            "profile-level-id": H264_PROFILE_LEVEL_ID,
+        }
+    return {"codecs": [params], "encodings": [{"ssrc": ssrc}]}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSpec:
+    """One live source to ingest.
+
+    - ``test_pattern``: the node encodes a moving pattern with a wall clock
+      (``codec``, ``width`` x ``height`` @ ``fps``, ``bitrate_kbps``).
+    - ``rtsp``: pulled from ``url`` with GStreamer's rtspsrc. By default its H.264 is
+      passed through untouched (``codec`` must be ``h264``): no decoder, no encoder,
+      so key frames come only as often as the camera sends them unless it honours
+      key-frame requests. ``transcode=True`` decodes it (any codec rtspsrc can
+      depayload) and re-encodes to ``codec`` at ``width`` x ``height``; the node's
+      encoder then answers key-frame requests.
+    - ``rtp``: an external sender pushes RTP to the endpoint the ingest exposes
+      (``Ingest.rtp_endpoint``), with that payload type and SSRC, in ``codec``.
+
+    ``keyframe_interval_s`` is the periodic key-frame interval of the node's own
+    encoder; it can be long because key-frame requests are answered immediately.
+    ``no_packet_timeout_s``: silence after which the stream is in error (and a
+    supervised process is restarted).
+    """
+
+    kind: IngestKind
+    codec: Codec = "h264"
+    url: str | None = None
+    transcode: bool = False
+    width: int = 640
+    height: int = 360
+    fps: int = 30
+    keyframe_interval_s: float = 10.0
+    no_packet_timeout_s: float = 5.0
+    bitrate_kbps: int = 1000
+    """Target bitrate of the node's encoder (test_pattern, transcode)."""
+    rtsp_transport: RtspTransport = "tcp"
+    """RTP over the RTSP TCP connection by default: no UDP ports to open through
+    firewalls, and a camera that goes away closes the connection, which ends the
+    ingest process at once instead of after ``no_packet_timeout_s``."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("test_pattern", "rtsp", "rtp"):
+            raise ValueError(f"kind: unknown ingest kind {self.kind!r}")
+        if self.codec not in PAYLOAD_TYPES:
+            raise ValueError(f"codec: {self.codec!r} is neither 'vp8' nor 'h264'")
+        if self.kind == "rtsp":
+            if not self.url or not self.url.startswith(("rtsp://", "rtsps://")):
+                raise ValueError(f"url: an rtsp ingest needs an rtsp:// URL, got {self.url!r}")
+            if not self.transcode and self.codec != "h264":
+                raise ValueError(
+                    "codec: RTSP passthrough carries the camera's H.264 as is; "
+                    "use codec='h264', or transcode=True to re-encode to VP8"
+                )
+            if self.rtsp_transport not in ("tcp", "udp"):
+                raise ValueError(f"rtsp_transport: {self.rtsp_transport!r}")
+        elif self.url is not None:
+            raise ValueError(f"url: only rtsp ingests take a URL ({self.kind} given one)")
+        if self.transcode and self.kind != "rtsp":
+            raise ValueError("transcode: only an rtsp ingest can be transcoded")
+        for name in ("width", "height", "fps", "bitrate_kbps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+        if self.width % 2 or self.height % 2:
+            raise ValueError("width and height must be even (4:2:0 video)")
+        if not self.keyframe_interval_s > 0:
+            raise ValueError(f"keyframe_interval_s: must be > 0, got {self.keyframe_interval_s}")
+        if not self.no_packet_timeout_s > 0:
+            raise ValueError(f"no_packet_timeout_s: must be > 0, got {self.no_packet_timeout_s}")
+
+    @property
+    def encodes(self) -> bool:
+        """Whether the node runs an encoder for this stream (and so answers PLI itself)."""
+        return self.kind == "test_pattern" or (self.kind == "rtsp" and self.transcode)
+
+    @property
+    def supervised(self) -> bool:
+        """Whether the ingest runs (and restarts) a process: every kind but ``rtp``."""
+        return self.kind != "rtp"
+
+    @property
+    def keyframe_interval_frames(self) -> int:
+        return max(1, round(self.keyframe_interval_s * self.fps))
+
+
+@dataclass(frozen=True, slots=True)
+class RtpEndpoint:
+    """Where and how an external sender (kind ``rtp``) must send.
+
+    One UDP socket for RTP and RTCP (rtcp-mux). The transport learns the sender's
+    address from its first packet (comedia), so the sender must send RTCP, if any,
+    from the same socket as its RTP, or not to this port at all.
+    """
+
+    ip: str
+    port: int
+    payload_type: int
+    ssrc: int
+    mime_type: str
+    clock_rate: int
+    parameters: dict[str, int | str]
+    """Codec parameters (the H.264 fmtp line) the sender's stream must match."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestStats:
+    """A snapshot of one ingest, from the last poll of the producer (at most ~0.5 s old)."""
+
+    status: Status
+    reason: str
+    producer_id: str | None
+    packets: int
+    """RTP packets received since start, summed across producer replacements."""
+    bytes: int
+    bitrate_bps: int
+    """The worker's receive bitrate of the stream (over its last second)."""
+    restarts: int
+    """Times the ingest process was restarted (or, for ``rtp``, the transport re-armed)."""
+    last_packet_age_s: float | None
+    """Seconds since RTP was last seen arriving (None before the first packet).
+    Resolution is the poll period."""
+    pid: int | None
+    """The running ingest/encoder process, if any."""
+
+    @property
+    def last_packet_age_ms(self) -> int:
+        """``last_packet_age_s`` in whole milliseconds, -1 before the first packet (the
+        media node protocol's IngestStats shape)."""
+        age = self.last_packet_age_s
+        return -1 if age is None else int(age * 1000)
+
+    @property
+    def process_pid(self) -> int:
+        """``pid``, 0 when no process runs (the media node protocol's shape)."""
+        return self.pid or 0

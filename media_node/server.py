@@ -1,0 +1,160 @@
+"""`vasms-media-node`: the media node daemon's entry point.
+
+A grpc.aio server with the MediaNode service, the standard health service (so
+load balancers and Kubernetes probes can check it without credentials) and
+reflection (so operators can use grpcurl). SIGTERM drains: new work is refused,
+viewers may finish until the drain deadline, then the process exits 0.
+SIGINT stops at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pydantic import ValidationError
+
+from media_node.config import NodeSettings
+from media_node.node import MediaNode
+from media_node.service import Servicer
+from protos import media_node_pb2 as pb
+from protos import media_node_pb2_grpc as pb_grpc
+
+_log = logging.getLogger("media_node")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MediaNode"].full_name
+_UNAUTHENTICATED_OK = ("/grpc.health.v1.Health/",)
+
+
+class TokenAuthInterceptor(grpc.aio.ServerInterceptor):
+    """Requires `authorization: Bearer <token>` on every call but health checks."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(_UNAUTHENTICATED_OK):
+            return handler
+        given = dict(details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(str(given).encode(), self._expected):
+            return handler
+        return _denying(handler)
+
+
+def _denying(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    async def deny(_request: Any, context: grpc.aio.ServicerContext) -> None:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong node token")
+
+    async def deny_stream(_request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong node token")
+        yield  # pragma: no cover (makes this an async generator)
+
+    kwargs = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(deny_stream, **kwargs)
+    return grpc.unary_unary_rpc_method_handler(deny, **kwargs)
+
+
+async def serve(settings: NodeSettings) -> int:
+    node = MediaNode(settings)
+    await node.start()
+    interceptors = (
+        [] if settings.node_auth_disabled else [TokenAuthInterceptor(settings.node_token or "")]
+    )
+    server = grpc.aio.server(interceptors=interceptors)
+    pb_grpc.add_MediaNodeServicer_to_server(Servicer(node), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    port = server.add_insecure_port(settings.node_grpc_listen)
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    host = settings.node_grpc_listen.rsplit(":", 1)[0]
+    print(
+        f"media node {settings.node_id} listening on {host}:{port} "
+        f"({settings.workers} workers, auth {'off' if settings.node_auth_disabled else 'on'})",
+        flush=True,
+    )
+
+    stop_now = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop_now.set)
+    loop.add_signal_handler(signal.SIGTERM, lambda: node.start_drain(settings.drain_deadline_s))
+    drained = asyncio.ensure_future(node.drained.wait())
+    interrupted = asyncio.ensure_future(stop_now.wait())
+    await asyncio.wait({drained, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (drained, interrupted):
+        task.cancel()
+    _log.info(
+        "media node %s stopping (%s)",
+        settings.node_id,
+        "drained" if node.drained.is_set() else "interrupted",
+    )
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    node.bus.close()
+    await server.stop(grace=2.0)
+    await node.close()
+    return 0
+
+
+def _parse_args(argv: list[str] | None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        prog="vasms-media-node", description="VAS-MS media node (flags override VASMS_* env)"
+    )
+    parser.add_argument("--listen", dest="node_grpc_listen")
+    parser.add_argument("--node-id", dest="node_id")
+    parser.add_argument("--token", dest="node_token")
+    parser.add_argument(
+        "--no-auth",
+        dest="node_auth_disabled",
+        action="store_true",
+        default=None,
+        help="accept calls without a token (local development only)",
+    )
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--rtc-listen-ip", dest="rtc_listen_ip")
+    parser.add_argument("--rtc-announced-address", dest="rtc_announced_address")
+    parser.add_argument("--rtc-min-port", dest="rtc_min_port", type=int)
+    parser.add_argument("--rtc-max-port", dest="rtc_max_port", type=int)
+    parser.add_argument("--log-level", default="INFO")
+    args = vars(parser.parse_args(argv))
+    logging.basicConfig(
+        level=args.pop("log_level").upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    return {key: value for key, value in args.items() if value is not None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    overrides = _parse_args(argv)
+    try:
+        settings = NodeSettings(**overrides)
+    except ValidationError as error:
+        for problem in error.errors():
+            print(f"vasms-media-node: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(asyncio.run(serve(settings)))
+
+
+if __name__ == "__main__":
+    main()

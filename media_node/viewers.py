@@ -1,0 +1,321 @@
+"""Viewers: one WebRtcTransport + one Consumer per Consume call, and their lifecycle.
+
+Every viewer session has an owner path to cleanup, so nothing lingers:
+- explicit CloseConsumer / CloseTransport (REQUESTED);
+- the viewer hung up: DTLS closed (DTLS_CLOSED) or failed (DTLS_FAILED);
+- the viewer vanished: ICE consent lost, i.e. ICE "disconnected" for longer
+  than a short grace (ICE_DISCONNECTED), or DTLS never connected within the
+  connect timeout (NEVER_CONNECTED);
+- the stream stopped or its producer went away (STREAM_STOPPED), the worker
+  died (WORKER_DIED), a drain deadline passed (DRAIN_DEADLINE).
+Each closure is reported once, with its reason, through ``on_closed``.
+When DTLS connects the node asks the source for a key frame, so video starts
+in about a tenth of a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from media_node.errors import FailedPrecondition, InvalidArgument, NotFound
+from media_node.mediasoup import (
+    ChannelRequestError,
+    Consumer,
+    ConsumerOptions,
+    ListenInfo,
+    MediasoupError,
+    UnsupportedError,
+    WebRtcTransport,
+    WebRtcTransportOptions,
+)
+from media_node.mediasoup.webrtc_transport import normalize_dtls_parameters
+from media_node.streams import Stream
+from protos import media_node_pb2 as pb
+
+_log = logging.getLogger(__name__)
+
+_TRANSPORT_REASONS = {
+    "router closed": pb.CLOSE_REASON_STREAM_STOPPED,
+    "worker closed": pb.CLOSE_REASON_WORKER_DIED,
+}
+
+
+@dataclass(eq=False)
+class Session:
+    """One viewer: its transport and the consumer it carries."""
+
+    transport: WebRtcTransport
+    consumer: Consumer
+    stream_id: str
+    client_id: str
+    created_at: float = field(default_factory=time.time)
+    dtls_given: bool = False
+    closed_reason: int = pb.CLOSE_REASON_UNSPECIFIED
+    timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+
+    @property
+    def state(self) -> int:
+        if self.closed_reason != pb.CLOSE_REASON_UNSPECIFIED:
+            return pb.CONSUMER_STATE_CLOSED
+        if self.transport.dtls_state == "connected":
+            return pb.CONSUMER_STATE_CONNECTED
+        if self.dtls_given or self.transport.dtls_state == "connecting":
+            return pb.CONSUMER_STATE_CONNECTING
+        return pb.CONSUMER_STATE_NEW
+
+    def info(self) -> pb.ConsumerInfo:
+        from media_node.convert import dict_to_struct
+
+        return pb.ConsumerInfo(
+            id=self.consumer.id,
+            stream_id=self.stream_id,
+            transport_id=self.transport.id,
+            producer_id=self.consumer.producer_id,
+            kind=self.consumer.kind,
+            rtp_parameters=dict_to_struct(dict(self.consumer.rtp_parameters)),
+            state=self.state,
+            closed_reason=self.closed_reason,
+            client_id=self.client_id,
+            paused=self.consumer.paused,
+            ice_state=self.transport.ice_state,
+            dtls_state=self.transport.dtls_state,
+        )
+
+
+SessionClosed = Callable[[Session], None]
+TransportChanged = Callable[[Session], None]
+
+
+@dataclass(frozen=True)
+class ViewerPolicy:
+    listen_ip: str
+    announced_address: str | None
+    enable_tcp: bool
+    connect_timeout_s: float
+    ice_consent_timeout_s: int
+    ice_disconnected_grace_s: float
+
+
+class ViewerManager:
+    def __init__(
+        self,
+        policy: ViewerPolicy,
+        on_closed: SessionClosed,
+        on_transport_state: TransportChanged,
+    ) -> None:
+        self._policy = policy
+        self._on_closed = on_closed
+        self._on_transport_state = on_transport_state
+        self.by_consumer: dict[str, Session] = {}
+        self.by_transport: dict[str, Session] = {}
+        listen = [ListenInfo(ip=policy.listen_ip, announced_address=policy.announced_address)]
+        if policy.enable_tcp:
+            listen.append(
+                ListenInfo(
+                    ip=policy.listen_ip, protocol="tcp", announced_address=policy.announced_address
+                )
+            )
+        self._transport_options = WebRtcTransportOptions(
+            listen_infos=tuple(listen),
+            enable_udp=True,
+            enable_tcp=policy.enable_tcp,
+            prefer_udp=True,
+            ice_consent_timeout=policy.ice_consent_timeout_s,
+        )
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def session(self, consumer_id: str) -> Session:
+        session = self.by_consumer.get(consumer_id)
+        if session is None:
+            raise NotFound(f"consumer {consumer_id!r} not found on this node")
+        return session
+
+    def transport_session(self, transport_id: str) -> Session:
+        session = self.by_transport.get(transport_id)
+        if session is None:
+            raise NotFound(f"transport {transport_id!r} not found on this node")
+        return session
+
+    # -- consume -------------------------------------------------------------------------
+
+    async def consume(
+        self,
+        stream: Stream,
+        client_id: str,
+        rtp_capabilities: dict[str, Any],
+        dtls_parameters: dict[str, Any] | None,
+        paused: bool,
+    ) -> tuple[Session, bool]:
+        """Creates transport + consumer (and connects them when DTLS parameters are given).
+
+        Everything that can be refused is checked before anything is created;
+        if creation still fails half-way the transport is closed again.
+        """
+        producer = stream.ingest.producer if stream.ingest is not None else None
+        if stream.status != "live" or stream.router is None or producer is None or producer.closed:
+            raise FailedPrecondition(f"stream {stream.id!r} is not live ({stream.status})")
+        if not isinstance(rtp_capabilities.get("codecs"), list) or not rtp_capabilities["codecs"]:
+            raise InvalidArgument("rtp_capabilities", "codecs: a non-empty list is required")
+        try:
+            producer._consume_plan(rtp_capabilities, producer.kind == "video")
+        except UnsupportedError as error:
+            raise InvalidArgument(
+                "rtp_capabilities", f"cannot consume the stream: {error}", cannot_consume=True
+            ) from error
+        except (TypeError, ValueError, KeyError) as error:
+            raise InvalidArgument("rtp_capabilities", str(error)) from error
+        dtls = None
+        if dtls_parameters:
+            try:
+                dtls = normalize_dtls_parameters(dtls_parameters)
+            except TypeError as error:
+                raise InvalidArgument("dtls_parameters", str(error)) from error
+        router = stream.router
+        transport = await router.create_webrtc_transport(self._transport_options)
+        try:
+            consumer = await transport.consume(
+                ConsumerOptions(
+                    producer_id=producer.id, rtp_capabilities=rtp_capabilities, paused=paused
+                )
+            )
+            session = Session(transport, consumer, stream.id, client_id or f"anon-{uuid.uuid4()}")
+            self._track(session)
+            if dtls is not None:
+                session.dtls_given = True
+                await transport.connect(dtls)
+        except BaseException:
+            await transport.close()
+            raise
+        return session, dtls is not None
+
+    async def connect(self, transport_id: str, dtls_parameters: dict[str, Any]) -> None:
+        session = self.transport_session(transport_id)
+        try:
+            dtls = normalize_dtls_parameters(dtls_parameters)
+        except TypeError as error:
+            raise InvalidArgument("dtls_parameters", str(error)) from error
+        if session.dtls_given:
+            raise FailedPrecondition(f"transport {transport_id!r} is already connected")
+        session.dtls_given = True
+        try:
+            await session.transport.connect(dtls)
+        except ChannelRequestError as error:
+            raise FailedPrecondition(f"transport {transport_id!r}: {error.reason}") from error
+
+    async def resume(self, consumer_id: str) -> Session:
+        session = self.session(consumer_id)
+        await session.consumer.resume()
+        return session
+
+    async def stats(self, consumer_id: str) -> pb.ConsumerStats:
+        session = self.session(consumer_id)
+        try:
+            entries = await session.consumer.get_stats()
+        except MediasoupError:
+            return pb.ConsumerStats()
+        outbound = next((e for e in entries if e.get("type") == "outbound-rtp"), {})
+        return pb.ConsumerStats(
+            bitrate_bps=int(outbound.get("bitrate", 0)),
+            packets_sent=int(outbound.get("packetCount", 0)),
+            packets_lost=max(0, int(outbound.get("packetsLost", 0))),
+            score=int(outbound.get("score", 0)),
+        )
+
+    async def close_session(self, session: Session, reason: int) -> None:
+        """Closes a viewer's transport (and so its consumer) and reports it once."""
+        if session.closed_reason == pb.CLOSE_REASON_UNSPECIFIED:
+            session.closed_reason = reason
+        await session.transport.close()
+
+    async def close_stream(self, stream_id: str, reason: int) -> None:
+        for session in [s for s in self.by_consumer.values() if s.stream_id == stream_id]:
+            await self.close_session(session, reason)
+
+    async def close_all(self, reason: int) -> None:
+        for session in list(self.by_consumer.values()):
+            await self.close_session(session, reason)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _track(self, session: Session) -> None:
+        transport, consumer = session.transport, session.consumer
+        self.by_consumer[consumer.id] = session
+        self.by_transport[transport.id] = session
+        loop = asyncio.get_running_loop()
+        session.timers["connect"] = loop.call_later(
+            self._policy.connect_timeout_s,
+            self._close_soon,
+            session,
+            pb.CLOSE_REASON_NEVER_CONNECTED,
+        )
+        transport.on_dtls_state_change.add_listener(lambda state: self._dtls(session, state))
+        transport.on_ice_state_change.add_listener(lambda state: self._ice(session, state))
+        transport.on_close.add_listener(lambda reason: self._closed(session, reason))
+        consumer.on_producer_close.add_listener(
+            lambda _: self._close_soon(session, pb.CLOSE_REASON_STREAM_STOPPED)
+        )
+
+    def _dtls(self, session: Session, state: str) -> None:
+        self._on_transport_state(session)
+        if state == "connected":
+            self._cancel(session, "connect")
+            task = asyncio.ensure_future(self._request_key_frame(session))
+            task.add_done_callback(lambda _t: None)
+        elif state == "failed":
+            self._close_soon(session, pb.CLOSE_REASON_DTLS_FAILED)
+        elif state == "closed":
+            self._close_soon(session, pb.CLOSE_REASON_DTLS_CLOSED)
+
+    def _ice(self, session: Session, state: str) -> None:
+        self._on_transport_state(session)
+        if state == "disconnected":
+            session.timers["ice"] = asyncio.get_running_loop().call_later(
+                self._policy.ice_disconnected_grace_s,
+                self._close_soon,
+                session,
+                pb.CLOSE_REASON_ICE_DISCONNECTED,
+            )
+        elif state in ("connected", "completed"):
+            self._cancel(session, "ice")
+
+    async def _request_key_frame(self, session: Session) -> None:
+        try:
+            if not session.consumer.closed:
+                await session.consumer.request_key_frame()
+        except MediasoupError as error:
+            _log.debug("key frame request for %s: %s", session.consumer.id, error)
+
+    def _close_soon(self, session: Session, reason: int) -> None:
+        task = asyncio.ensure_future(self.close_session(session, reason))
+        task.add_done_callback(lambda _t: None)
+
+    def _cancel(self, session: Session, name: str) -> None:
+        timer = session.timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _closed(self, session: Session, transport_reason: str) -> None:
+        for timer in session.timers.values():
+            timer.cancel()
+        session.timers.clear()
+        if session.closed_reason == pb.CLOSE_REASON_UNSPECIFIED:
+            session.closed_reason = _TRANSPORT_REASONS.get(
+                transport_reason, pb.CLOSE_REASON_REQUESTED
+            )
+        self.by_consumer.pop(session.consumer.id, None)
+        self.by_transport.pop(session.transport.id, None)
+        _log.info(
+            "viewer %s (consumer %s, stream %s) closed: %s",
+            session.client_id,
+            session.consumer.id,
+            session.stream_id,
+            pb.CloseReason.Name(session.closed_reason),
+        )
+        self._on_closed(session)
