@@ -47,6 +47,7 @@ class MediaNode:
             settings.rtc_listen_ip,
             settings.ingest_no_packet_timeout_s,
             on_status=self._stream_status,
+            announced_address=settings.rtc_announced_address,
         )
         self.viewers = ViewerManager(
             ViewerPolicy(

@@ -106,9 +106,11 @@ class StreamManager:
         listen_ip: str,
         no_packet_timeout_s: float,
         on_status: StatusListener,
+        announced_address: str | None = None,
     ) -> None:
         self._pool = pool
         self._listen_ip = listen_ip
+        self._announced_address = announced_address
         self._no_packet_timeout_s = no_packet_timeout_s
         self._on_status = on_status
         self.streams: dict[str, Stream] = {}

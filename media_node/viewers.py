@@ -164,13 +164,15 @@ class ViewerManager:
         if not isinstance(rtp_capabilities.get("codecs"), list) or not rtp_capabilities["codecs"]:
             raise InvalidArgument("rtp_capabilities", "codecs: a non-empty list is required")
         try:
-            producer._consume_plan(rtp_capabilities, producer.kind == "video")
+            stream.router.check_consume(producer.id, rtp_capabilities)
         except UnsupportedError as error:
             raise InvalidArgument(
                 "rtp_capabilities", f"cannot consume the stream: {error}", cannot_consume=True
             ) from error
         except (TypeError, ValueError, KeyError) as error:
             raise InvalidArgument("rtp_capabilities", str(error)) from error
+        except LookupError as error:
+            raise FailedPrecondition(f"stream {stream.id!r} has no producer") from error
         dtls = None
         if dtls_parameters:
             try:

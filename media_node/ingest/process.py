@@ -102,10 +102,10 @@ class IngestProcess:
     async def kill(self) -> None:
         """SIGKILLs the process group, then reaps. Idempotent."""
         if self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)
+            # The group (= the process, started as its leader, and anything it forked);
+            # still unreaped, so its id cannot have been reused.
             with contextlib.suppress(ProcessLookupError):
-                self._process.kill()  # should the group be gone but the child not yet
+                os.killpg(self.pid, signal.SIGKILL)
         await self.wait()
 
     def bind_failed(self) -> bool:

@@ -588,7 +588,10 @@ class Ingest:
 
 def _free_udp_port_pair(ip: str) -> tuple[int, int]:
     """Two distinct free UDP ports on ``ip`` (bound together so they differ). They are
-    released before the process binds them: a small race, handled by the caller."""
+    released before the process binds them, and the kernel's ephemeral range overlaps
+    the worker's default RTC range, so the worker (or anyone) may take one meanwhile or
+    between two runs: the run then fails with "Address already in use" and the
+    supervisor recreates the transport with new ports."""
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     sockets = [socket.socket(family, socket.SOCK_DGRAM) for _ in range(2)]
     try:

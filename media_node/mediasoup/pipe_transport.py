@@ -18,6 +18,7 @@ from . import ortc
 from .channel import Channel
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerId, ConsumerOptions
+from .errors import InvalidStateError
 from .fbs.FBS.PipeTransport import ConnectRequest as connect_fbs
 from .fbs.FBS.PipeTransport import PipeTransportOptions as options_fbs
 from .fbs.FBS.PipeTransport.ConnectResponse import ConnectResponse
@@ -166,6 +167,12 @@ class PipeTransport(Transport):
             consumer._discard()
             raise
         consumer._set_initial_state(**read_consume_response(*body_position(response)))
+        if self._closed:
+            consumer._transport_closed()
+            raise InvalidStateError(f"{self.kind_name} closed while consuming")
+        if producer.closed:
+            consumer._producer_closed()
+            raise InvalidStateError("producer closed while consuming")
         self._register_consumer(consumer)
         return consumer
 

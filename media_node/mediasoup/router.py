@@ -122,6 +122,23 @@ class Router:
             _log.debug("can_consume: %s", error)
             return False
 
+    def check_consume(
+        self, producer_id: str, rtp_capabilities: RtpCapabilities, enable_rtx: bool | None = None
+    ) -> None:
+        """Raises what ``Transport.consume`` would raise for these capabilities, without
+        creating anything: LookupError (unknown producer), TypeError (malformed
+        capabilities), UnsupportedError (they cannot consume the producer).
+
+        Callers that must not leave a half-created transport behind check first.
+        The consumer parameters computed here are cached for the consume that follows.
+        """
+        producer = self._producers.get(producer_id)  # type: ignore[call-overload]
+        if producer is None:
+            raise LookupError(f'Producer with id "{producer_id}" not found')
+        producer._consume_plan(
+            rtp_capabilities, producer.kind == "video" if enable_rtx is None else enable_rtx
+        )
+
     def _check_open(self) -> None:
         if self._closed:
             raise InvalidStateError("router closed")

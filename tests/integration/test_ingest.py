@@ -1,0 +1,423 @@
+"""Supervised ingest (media_node.ingest) with real processes, the real worker and real viewers.
+
+Sources are real: GStreamer pipelines run by the ingest, a GStreamer RTSP server
+(tests/support/rtsp_server.py, system Python), ffmpeg pushing RTP. Viewers are
+aiortc peers through pymediasoup. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from media_node.ingest import Backoff, Ingest, IngestSpec, router_media_codecs
+from media_node.ingest.pipelines import element_names
+from media_node.mediasoup import Producer, Router, RouterOptions, Worker
+from tests.support import ingest as media
+from tests.support.driver_flow import Watch, watch
+from tests.support.rtsp_server import RtspServer
+
+WIDTH, HEIGHT = 640, 360
+
+
+@pytest.fixture
+async def ingest_router(worker: Worker) -> AsyncIterator[Router]:
+    """A router with the media node's own codec list."""
+    r = await worker.create_router(RouterOptions(media_codecs=router_media_codecs()))
+    yield r
+    await r.close()
+
+
+@dataclass
+class Recorder:
+    """What the ingest reported through its callbacks."""
+
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    producers: list[Producer] = field(default_factory=list)
+
+    def on_status(self, status: str, reason: str) -> None:
+        self.statuses.append((status, reason))
+
+    def on_producer(self, producer: Producer) -> None:
+        self.producers.append(producer)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    router: Router, spec: IngestSpec, **kwargs: object
+) -> AsyncIterator[tuple[Ingest, Recorder]]:
+    recorder = Recorder()
+    ingest = Ingest(
+        router,
+        spec,
+        on_status=recorder.on_status,
+        on_producer=recorder.on_producer,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    await ingest.start()
+    try:
+        yield ingest, recorder
+    finally:
+        await ingest.stop()
+
+
+async def wait_status(ingest: Ingest, *wanted: str, within: float = 15.0) -> str:
+    async with asyncio.timeout(within):
+        return await ingest.wait_for_status(*wanted)  # type: ignore[arg-type]
+
+
+async def first_frame_after_dtls(watching: Watch) -> float:
+    """Seconds from the viewer transport's DTLS connection to its first decoded frame."""
+    frames = await watching.viewer.frames(1, within=15)
+    assert watching.dtls_connected_at, "DTLS never connected"
+    assert (frames[0].width, frames[0].height) == (WIDTH, HEIGHT)
+    return frames[0].received_at - watching.dtls_connected_at[0]
+
+
+async def element_classes(argv: list[str]) -> dict[str, str]:
+    """Each pipeline element's GStreamer class ("Codec/Encoder/Video", …), from gst-inspect."""
+    classes = {}
+    for name in set(element_names(argv)):
+        process = await asyncio.create_subprocess_exec(
+            "gst-inspect-1.0",
+            name,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await process.communicate()
+        assert process.returncode == 0, f"gst-inspect-1.0 {name} failed"
+        klass = next(line for line in out.decode().splitlines() if line.strip().startswith("Klass"))
+        classes[name] = klass.split(None, 1)[1].strip()
+    return classes
+
+
+def process_gone(pid: int) -> bool:
+    """True once ``pid`` is reaped (not even a zombie left)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def udp_port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def pipeline_ports(argv: list[str]) -> tuple[int, int]:
+    """(P1, P2) of a pipeline: udpsink's bind-port, udpsrc's port."""
+    bind_port = next(int(a.split("=")[1]) for a in argv if a.startswith("bind-port="))
+    udpsrc = argv.index("udpsrc")
+    rtcp_port = next(int(a.split("=")[1]) for a in argv[udpsrc:] if a.startswith("port="))
+    return bind_port, rtcp_port
+
+
+# -- spec ------------------------------------------------------------------------------------
+
+
+def test_spec_rejects_what_cannot_work() -> None:
+    with pytest.raises(ValueError, match="rtsp:// URL"):
+        IngestSpec(kind="rtsp")
+    with pytest.raises(ValueError, match="passthrough"):
+        IngestSpec(kind="rtsp", url="rtsp://cam/x", codec="vp8")
+    with pytest.raises(ValueError, match="only an rtsp"):
+        IngestSpec(kind="test_pattern", transcode=True)
+    with pytest.raises(ValueError, match="width"):
+        IngestSpec(kind="test_pattern", width=0)
+    assert IngestSpec(kind="rtsp", url="rtsp://cam/x", transcode=True, codec="vp8").encodes
+    assert not IngestSpec(kind="rtsp", url="rtsp://cam/x").encodes
+
+
+# -- test pattern ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", ["vp8", "h264"])
+async def test_test_pattern_goes_live_and_a_late_viewer_gets_a_frame_at_once(
+    ingest_router: Router, codec: str
+) -> None:
+    spec = IngestSpec(kind="test_pattern", codec=codec, keyframe_interval_s=10)  # type: ignore[arg-type]
+    async with running(ingest_router, spec) as (ingest, recorder):
+        assert recorder.statuses[0] == ("starting", "")
+        assert ingest.status in ("starting", "live")
+        assert ingest.producer is not None and recorder.producers == [ingest.producer]
+        await wait_status(ingest, "live")
+        argv = ingest.command
+        assert argv is not None
+        assert "mtu=1200" in argv
+        assert ("vp8enc" if codec == "vp8" else "x264enc") in argv
+        assert "clockoverlay" in argv
+
+        # The scenario: join mid-GOP (10 s key-frame interval), long after the first key frame.
+        await asyncio.sleep(2.0)
+        watching = await watch(ingest_router, ingest.producer)
+        ttff = await first_frame_after_dtls(watching)
+        print(f"\ntest_pattern {codec}: first frame {ttff * 1000:.0f} ms after DTLS connected")
+        assert ttff <= 0.5
+        frames = await watching.viewer.frames(30)
+        assert {(f.width, f.height) for f in frames} == {(WIDTH, HEIGHT)}
+
+        stats = ingest.stats()
+        assert stats.status == "live" and stats.packets > 0 and stats.bytes > 0
+        assert stats.bitrate_bps > 0 and stats.restarts == 0 and stats.pid == ingest.pid
+        assert stats.last_packet_age_s is not None and stats.last_packet_age_s < 2
+        params = ingest.producer_rtp_parameters
+        assert params is not None and params["encodings"][0]["ssrc"] == ingest.ssrc
+        await watching.viewer.close()
+
+
+async def test_killed_process_restarts_and_the_same_producer_keeps_serving_a_viewer(
+    ingest_router: Router,
+) -> None:
+    spec = IngestSpec(kind="test_pattern", codec="vp8", keyframe_interval_s=10)
+    async with running(ingest_router, spec) as (ingest, recorder):
+        await wait_status(ingest, "live")
+        producer = ingest.producer
+        assert producer is not None
+        watching = await watch(ingest_router, producer)
+        await watching.viewer.frames(10)
+        old_pid = ingest.pid
+        assert old_pid is not None
+
+        os.kill(old_pid, signal.SIGKILL)
+        await wait_status(ingest, "error", within=5)
+        assert "SIGKILL" in ingest.reason
+        restarted_at = time.monotonic()
+        await wait_status(ingest, "live", within=10)
+        print(f"\nlive again {time.monotonic() - restarted_at:.2f} s after the error")
+
+        assert ingest.stats().restarts == 1
+        assert ingest.pid not in (None, old_pid)
+        assert process_gone(old_pid)
+        # Same transport and producer: the viewer was never told anything and keeps playing.
+        assert ingest.producer is producer and not producer.closed
+        assert recorder.producers == [producer]
+        assert not watching.consumer.closed
+        frames = await watching.viewer.frames(30, within=10)
+        assert frames[-1].received_at > restarted_at
+        # The new run continued the old one's sequence numbers: nothing lost, nothing dropped.
+        (stream,) = await producer.get_stats()
+        print(f"after restart: {stream['packetCount']} packets, {stream['packetsLost']} lost")
+        assert stream["packetsLost"] == 0
+        assert [s for s, _ in recorder.statuses] == ["starting", "live", "error", "live"]
+        await watching.viewer.close()
+
+
+async def test_a_stalled_process_is_killed_and_restarted(ingest_router: Router) -> None:
+    """A process that runs but sends nothing (here: frozen with SIGSTOP) is an error after
+    no_packet_timeout_s, and is replaced."""
+    spec = IngestSpec(kind="test_pattern", codec="h264", no_packet_timeout_s=1)
+    async with running(ingest_router, spec) as (ingest, _recorder):
+        await wait_status(ingest, "live")
+        frozen = ingest.pid
+        assert frozen is not None
+        os.kill(frozen, signal.SIGSTOP)
+        await wait_status(ingest, "error", within=5)
+        assert ingest.reason == "no RTP packet for 1 s"
+        await wait_status(ingest, "live", within=10)
+        assert process_gone(frozen) and ingest.pid != frozen
+        assert ingest.stats().restarts == 1
+
+
+async def test_router_closing_under_an_ingest_halts_it(worker: Worker) -> None:
+    router = await worker.create_router(RouterOptions(media_codecs=router_media_codecs()))
+    spec = IngestSpec(kind="test_pattern", codec="vp8")
+    async with running(router, spec) as (ingest, _recorder):
+        await wait_status(ingest, "live")
+        pid = ingest.pid
+        assert pid is not None
+        await router.close()
+        assert ingest.status == "error" and ingest.reason == "transport closed: router closed"
+        assert ingest.producer is None
+    # stop() (by running()) reaped the process; nothing was restarted meanwhile.
+    assert process_gone(pid) and ingest.stats().restarts == 0
+
+
+async def test_taken_ports_make_a_new_transport_and_producer(ingest_router: Router) -> None:
+    """If P1 is no longer free at restart, the transport (connected to it for good) and its
+    producer are recreated with new ports, and on_producer announces the new producer."""
+    spec = IngestSpec(kind="test_pattern", codec="h264")
+    async with running(ingest_router, spec) as (ingest, recorder):
+        await wait_status(ingest, "live")
+        assert ingest.command is not None and ingest.pid is not None
+        p1, _ = pipeline_ports(ingest.command)
+        first = ingest.producer
+        os.kill(ingest.pid, signal.SIGKILL)
+        await wait_status(ingest, "error", within=5)
+        # The process is reaped (status changed after its exit): take P1 during the backoff.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+            squatter.bind(("127.0.0.1", p1))
+            async with asyncio.timeout(15):
+                while "Address already in use" not in ingest.reason:
+                    await ingest.status_changed.wait()
+            print(f"\nport taken: {ingest.reason}")
+            await wait_status(ingest, "live")
+        assert ingest.producer is recorder.producers[1] and ingest.producer is not first
+        assert first is not None and first.closed
+        assert ingest.command is not None and pipeline_ports(ingest.command)[0] != p1
+        assert ingest.stats().restarts >= 2
+        assert len((await ingest_router.dump()).transport_ids) == 1
+
+
+async def test_stop_frees_every_resource(ingest_router: Router) -> None:
+    spec = IngestSpec(kind="test_pattern", codec="vp8")
+    # A node listening on every interface: a supervised ingest still wires over loopback.
+    async with running(ingest_router, spec, listen_ip="0.0.0.0") as (ingest, recorder):
+        await wait_status(ingest, "live")
+        assert ingest.listen_ip == "127.0.0.1"
+        pid = ingest.pid
+        argv = ingest.command
+        assert pid is not None and argv is not None
+        transport = ingest.transport
+        assert transport is not None
+        worker_port = transport.tuple.local_port
+        assert len((await ingest_router.dump()).transport_ids) == 1
+    # running() has called stop()
+    assert ingest.status == "stopped" and recorder.statuses[-1] == ("stopped", "")
+    assert ingest.producer is None and ingest.pid is None
+    assert (await ingest_router.dump()).transport_ids == []
+    assert transport.closed
+    assert process_gone(pid)
+    p1, p2 = pipeline_ports(argv)
+    assert udp_port_free(p1) and udp_port_free(p2) and udp_port_free(worker_port)
+    await ingest.stop()  # idempotent
+
+
+# -- RTSP ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def rtsp_server() -> AsyncIterator[RtspServer]:
+    server = await RtspServer.start(gop=30)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_rtsp_passthrough_survives_the_camera_going_away(
+    ingest_router: Router, rtsp_server: RtspServer
+) -> None:
+    spec = IngestSpec(kind="rtsp", url=rtsp_server.url, no_packet_timeout_s=3)
+    # A camera that is down is retried often in this test (default cap: 10 s).
+    backoff = Backoff(initial=0.25, cap=1.0)
+    async with running(ingest_router, spec, backoff=backoff) as (ingest, _recorder):
+        await wait_status(ingest, "live")
+        argv = ingest.command
+        assert argv is not None and "rtph264pay" in argv and "mtu=1200" in argv
+        classes = await element_classes(argv)
+        assert not [n for n, k in classes.items() if "Encoder" in k or "Decoder" in k], classes
+
+        producer = ingest.producer
+        assert producer is not None
+        watching = await watch(ingest_router, producer)
+        ttff = await first_frame_after_dtls(watching)
+        print(f"\nrtsp passthrough (camera GOP 1 s): first frame {ttff * 1000:.0f} ms after DTLS")
+        frames = await watching.viewer.frames(30)
+        assert {(f.width, f.height) for f in frames} == {(WIDTH, HEIGHT)}
+        assert watching.consumer.rtp_parameters["codecs"][0]["mimeType"] == "video/H264"
+
+        await rtsp_server.stop()
+        await wait_status(ingest, "error", within=10)
+        print(f"camera gone: {ingest.reason}")
+        restarts = ingest.stats().restarts
+
+        back = await RtspServer.start(port=rtsp_server.port, gop=30)
+        try:
+            came_back = time.monotonic()
+            await wait_status(ingest, "live", within=15)
+            print(f"live again {time.monotonic() - came_back:.2f} s after the camera came back")
+            assert ingest.stats().restarts > restarts
+            assert ingest.producer is producer
+            frames = await watching.viewer.frames(10, within=10)
+            assert frames[-1].received_at > came_back
+        finally:
+            await back.stop()
+        await watching.viewer.close()
+
+
+async def test_rtsp_transcoded_to_vp8_answers_key_frame_requests(ingest_router: Router) -> None:
+    # A camera with a 10 s GOP: only the node's own encoder can give a late viewer a
+    # key frame at once.
+    server = await RtspServer.start(gop=300)
+    try:
+        spec = IngestSpec(kind="rtsp", url=server.url, transcode=True, codec="vp8")
+        async with running(ingest_router, spec) as (ingest, _recorder):
+            await wait_status(ingest, "live")
+            assert ingest.command is not None and "vp8enc" in ingest.command
+            # The scenario: join mid-GOP.
+            await asyncio.sleep(2.0)
+            assert ingest.producer is not None
+            watching = await watch(ingest_router, ingest.producer)
+            ttff = await first_frame_after_dtls(watching)
+            print(f"\nrtsp -> VP8 transcode: first frame {ttff * 1000:.0f} ms after DTLS connected")
+            assert ttff <= 0.5
+            assert watching.consumer.rtp_parameters["codecs"][0]["mimeType"] == "video/VP8"
+            await watching.viewer.close()
+    finally:
+        await server.stop()
+
+
+# -- RTP push --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", ["vp8", "h264"])
+async def test_rtp_push_from_an_external_sender(ingest_router: Router, codec: str) -> None:
+    spec = IngestSpec(kind="rtp", codec=codec, no_packet_timeout_s=2)  # type: ignore[arg-type]
+    async with running(ingest_router, spec) as (ingest, recorder):
+        endpoint = ingest.rtp_endpoint
+        assert endpoint is not None and ingest.pid is None
+        assert endpoint.ip == "127.0.0.1" and endpoint.ssrc == ingest.ssrc
+        sender = await media.start_ffmpeg(
+            codec, endpoint.port, endpoint.ssrc, endpoint.payload_type
+        )
+        try:
+            await wait_status(ingest, "live")
+            assert ingest.producer is not None
+            watching = await watch(ingest_router, ingest.producer)
+            frames = await watching.viewer.frames(5)
+            assert {(f.width, f.height) for f in frames} == {(media.WIDTH, media.HEIGHT)}
+            await watching.viewer.close()
+            await watching.transport.close()
+        finally:
+            await media.stop(sender)
+
+        # The sender goes away: error after the silence timeout.
+        await wait_status(ingest, "error", within=10)
+        assert "no RTP packet" in ingest.reason
+
+        # It comes back from another source port: the transport is re-armed on the same port
+        # with a new producer (the old one latched onto the old address for good).
+        sender = await media.start_ffmpeg(
+            codec, endpoint.port, endpoint.ssrc, endpoint.payload_type
+        )
+        try:
+            await wait_status(ingest, "live", within=15)
+        finally:
+            await media.stop(sender)
+        assert len(recorder.producers) == 2 and ingest.producer is recorder.producers[1]
+        assert ingest.rtp_endpoint == endpoint
+        stats = ingest.stats()
+        assert stats.restarts == 1 and stats.pid is None and stats.process_pid == 0
+        assert stats.packets > 0 and 0 <= stats.last_packet_age_ms < 5000
+    assert (await ingest_router.dump()).transport_ids == []
+
+
+async def test_rtp_push_without_a_sender_turns_to_error(ingest_router: Router) -> None:
+    spec = IngestSpec(kind="rtp", codec="vp8", no_packet_timeout_s=1)
+    async with running(ingest_router, spec) as (ingest, _recorder):
+        assert ingest.status == "starting"
+        await wait_status(ingest, "error", within=5)
+        assert "no RTP received" in ingest.reason and str(ingest.ssrc) in ingest.reason
