@@ -3,6 +3,7 @@ error when the camera goes away, live again when it comes back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,7 +36,8 @@ async def test_rtsp_camera_passthrough_error_and_recovery(camera: RtspServer) ->
         live = await client.wait_status("cam-rtsp", pb.STREAM_STATUS_LIVE)
         assert live.codec == pb.CODEC_H264
         pid = live.ingest.process_pid
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        raw = await asyncio.to_thread(Path(f"/proc/{pid}/cmdline").read_bytes)
+        command = raw.decode().split("\0")
         assert "rtspsrc" in " ".join(command)
         assert not [arg for arg in command if arg.startswith(ENCODERS)], command
 
