@@ -50,6 +50,7 @@ run: setup
 
 bench: setup
 	$(PY) bench/worker_channel.py
+	$(PY) bench/driver_vs_node.py
 
 clean:
 	rm -rf build $(VENV)
