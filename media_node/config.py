@@ -38,6 +38,8 @@ class NodeSettings(BaseSettings):
     drain_deadline_s: float = 300.0
     ingest_no_packet_timeout_s: float = 5.0
     load_refresh_s: float = 1.0
+    node_metrics_listen: str | None = None
+    """host:port of the Prometheus /metrics endpoint (off when unset)."""
 
     @model_validator(mode="after")
     def _check(self) -> NodeSettings:

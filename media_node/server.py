@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from pydantic import ValidationError
 
 from media_node.config import NodeSettings
+from media_node.metrics import MetricsServer
 from media_node.node import MediaNode
 from media_node.service import Servicer
 from protos import media_node_pb2 as pb
@@ -86,6 +87,15 @@ async def serve(settings: NodeSettings) -> int:
     )
     port = server.add_insecure_port(settings.node_grpc_listen)
     await server.start()
+    metrics = None
+    if settings.node_metrics_listen:
+        metrics = MetricsServer(node, settings.node_metrics_listen)
+        await metrics.start()
+        print(
+            f"metrics on http://{settings.node_metrics_listen.rsplit(':', 1)[0]}:"
+            f"{metrics.port}/metrics",
+            flush=True,
+        )
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = settings.node_grpc_listen.rsplit(":", 1)[0]
@@ -112,6 +122,8 @@ async def serve(settings: NodeSettings) -> int:
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     node.bus.close()
+    if metrics is not None:
+        await metrics.stop()
     await server.stop(grace=2.0)
     await node.close()
     return 0
@@ -136,6 +148,7 @@ def _parse_args(argv: list[str] | None) -> dict[str, Any]:
     parser.add_argument("--rtc-announced-address", dest="rtc_announced_address")
     parser.add_argument("--rtc-min-port", dest="rtc_min_port", type=int)
     parser.add_argument("--rtc-max-port", dest="rtc_max_port", type=int)
+    parser.add_argument("--metrics-listen", dest="node_metrics_listen")
     parser.add_argument("--log-level", default="INFO")
     args = vars(parser.parse_args(argv))
     logging.basicConfig(
