@@ -36,6 +36,12 @@ class EventBus:
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
         self._subscribers: set[_Subscriber] = set()
+        self._last_ms = 0
+
+    def _now_ms(self) -> int:
+        """Wall-clock milliseconds, never decreasing: watchers order events by it."""
+        self._last_ms = max(self._last_ms, int(time.time() * 1000))
+        return self._last_ms
 
     @property
     def subscriber_count(self) -> int:
@@ -43,7 +49,7 @@ class EventBus:
 
     def publish(self, **event: Any) -> None:
         """Publishes one event; keyword: the NodeEvent oneof field and its message."""
-        now = int(time.time() * 1000)
+        now = self._now_ms()
         for subscriber in tuple(self._subscribers):
             if subscriber.overflowed:
                 continue
@@ -63,7 +69,7 @@ class EventBus:
         """Events from now on, preceded by ``initial`` ones (a snapshot of current state,
         so a new watcher needs no separate query and cannot miss a change in between)."""
         subscriber = _Subscriber()
-        now = int(time.time() * 1000)
+        now = self._now_ms()
         for event in initial or ():
             subscriber.sequence += 1
             subscriber.queue.put_nowait(

@@ -147,6 +147,8 @@ class Servicer(pb_grpc.MediaNodeServicer):
             {"stream_status": pb.StreamStatusChanged(stream=self.node.stream_info(stream))}
             for stream in self.node.streams.streams.values()
         ]
+        # Headers now, so a watcher knows it is subscribed before any event exists.
+        await context.send_initial_metadata(())
         try:
             async for event in self.node.bus.subscribe(snapshot):
                 yield event

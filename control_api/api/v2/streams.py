@@ -1,0 +1,85 @@
+"""Streams: create, list, read, start, stop, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from control_api.api.deps import CtxDep, CurrentUser, OperatorUser, SessionDep
+from control_api.errors import responses
+from control_api.schemas.streams import StreamCreate, StreamOut
+from control_api.services import streams as ops
+
+router = APIRouter(tags=["streams"])
+
+NOT_RUNNING_409 = ("Stream still running", "stream_running", "stream 0b8f… is running; stop it")
+START_409 = ("The node refused the start", "conflict", "stream 0b8f… exists with another source")
+NO_NODE_503 = ("No media node can take the stream", "no_node_available", "no media node available")
+
+
+@router.post(
+    "/streams",
+    status_code=201,
+    response_model=StreamOut,
+    summary="Create a stream (operator)",
+    responses=responses(401, 403, 413, 422),
+)
+async def create(body: StreamCreate, user: OperatorUser, session: SessionDep) -> StreamOut:
+    """Creates the stream in `created` state; `start` places it on a node."""
+    stream = await ops.create(session, user, body)
+    return ops.to_out(stream, 0)
+
+
+@router.get(
+    "/streams", response_model=list[StreamOut], summary="List streams", responses=responses(401)
+)
+async def list_streams(_user: CurrentUser, session: SessionDep) -> list[StreamOut]:
+    return await ops.list_out(session)
+
+
+@router.get(
+    "/streams/{stream_id}",
+    response_model=StreamOut,
+    summary="Read a stream",
+    responses=responses(401, 404),
+)
+async def get(stream_id: str, _user: CurrentUser, session: SessionDep) -> StreamOut:
+    """Status mirrors the node through its event stream; no node call here."""
+    return await ops.out(session, await ops.get_or_404(session, stream_id))
+
+
+@router.post(
+    "/streams/{stream_id}/start",
+    response_model=StreamOut,
+    summary="Start a stream (operator)",
+    responses=responses(401, 403, 404, 409, 503, s409=START_409, s503=NO_NODE_503),
+)
+async def start(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: SessionDep) -> StreamOut:
+    """Places the stream on the least loaded node; a live stream answers as is."""
+    stream = await ops.get_or_404(session, stream_id)
+    return await ops.out(session, await ops.start(ctx, session, stream))
+
+
+@router.post(
+    "/streams/{stream_id}/stop",
+    response_model=StreamOut,
+    summary="Stop a stream (operator)",
+    responses=responses(
+        401, 403, 404, 409, s409=("Concurrent change", "conflict", "stream changed meanwhile")
+    ),
+)
+async def stop(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: SessionDep) -> StreamOut:
+    """Stops ingest and closes every consumer of the stream; a stopped stream answers as is."""
+    stream = await ops.get_or_404(session, stream_id)
+    return await ops.out(session, await ops.stop(ctx, session, stream))
+
+
+@router.delete(
+    "/streams/{stream_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a stopped stream (operator)",
+    responses=responses(401, 403, 404, 409, s409=NOT_RUNNING_409),
+)
+async def delete(stream_id: str, _user: OperatorUser, session: SessionDep) -> Response:
+    await ops.delete(session, await ops.get_or_404(session, stream_id))
+    return Response(status_code=204)

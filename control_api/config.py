@@ -1,0 +1,104 @@
+"""Settings of the control API, all from `VASMS_*` environment variables.
+
+One pydantic-settings class so every knob is typed, documented once and
+validated at start: a typo in an address or a URL fails the process early
+instead of surfacing as a 500 later.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def normalise_database_url(url: str) -> str:
+    """Maps plain `sqlite://` / `postgresql://` URLs onto the async drivers we ship.
+
+    Operators copy URLs from other tools; the async engine needs the driver
+    spelled out (`+aiosqlite`, `+asyncpg`), so we add it rather than fail.
+    """
+    for prefix, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(prefix):
+            return driver + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every setting of a control API replica (env prefix `VASMS_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="VASMS_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/vasms.db",
+        description="SQLAlchemy URL; SQLite file under ./var/ by default, PostgreSQL via asyncpg.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of access tokens. Must be shared by all replicas; when unset a "
+        "random per-process key is used (tokens die with the process).",
+    )
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    media_nodes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated gRPC addresses of media nodes."
+    )
+    node_token: SecretStr | None = Field(
+        default=None, description="Shared secret sent as bearer metadata on every node call."
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+    enable_v2: bool = True
+    enable_v1: bool = True
+    auto_migrate: bool = Field(
+        default=True, description="Apply Alembic migrations at start (`migrate` does it alone)."
+    )
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    grpc_timeout_s: float = Field(default=10.0, gt=0)
+    node_poll_interval_s: float = Field(
+        default=2.0, gt=0, description="How often each replica asks every node for its load."
+    )
+    node_stale_after_s: float = Field(
+        default=10.0, gt=0, description="A node whose load is older than this gets no new work."
+    )
+    closed_consumer_ttl_s: float = Field(
+        default=60.0, ge=0, description="How long a consumer closed by its node stays readable."
+    )
+    placement: Literal["any", "cpu", "streams", "consumers", "bitrate", "cpu_limit"] = Field(
+        default="cpu_limit", description="Node selector for new streams (see placement.py)."
+    )
+    placement_cpu_limit: float = Field(default=80.0, gt=0)
+    orphan_sweep_interval_s: float = Field(
+        default=30.0, gt=0, description="How often node consumers without a row are looked for."
+    )
+    restart_backoff_s: float = Field(
+        default=1.0, ge=0, description="Delay before re-starting a stream its node lost."
+    )
+
+    @field_validator("media_nodes", mode="before")
+    @classmethod
+    def _split_nodes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once (tests build `Settings(...)` directly)."""
+    return Settings()

@@ -1,0 +1,358 @@
+"""Viewers: consume, connect, resume, read and close consumers on their node.
+
+A consumer row is written after the node created the consumer and belongs to
+the user who asked; every lookup filters on the owner, so another user's
+consumer is indistinguishable from an unknown one (404). Consumers the node
+closed by itself keep their row for `closed_consumer_ttl_s` with the reason,
+then the reaper (node_sync) removes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from control_api.auth import Principal
+from control_api.context import AppContext
+from control_api.errors import ApiError, not_found
+from control_api.models import Consumer, ConsumerState, Desired, Stream, StreamStatus, utcnow
+from control_api.node_client import CONSUMER_STATE, ErrorMap, close_reason
+from control_api.rtp import complete_capabilities, dict_to_struct, struct_to_dict
+from control_api.schemas.media import ConsumerOut, ConsumerStats
+from protos import media_node_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+STREAM_ERRORS = ErrorMap(
+    not_found=(409, "stream_not_live"),  # in our DB but not on its node: not live
+    precondition=(409, "stream_not_live"),
+    invalid=(422, "invalid_request"),
+    invalid_caps=(422, "cannot_consume"),
+)
+CONNECT_ERRORS = ErrorMap(precondition=(409, "already_connected"))
+CONSUMER_ERRORS = ErrorMap(precondition=(409, "consumer_closed"))
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def not_live(stream: Stream) -> ApiError:
+    return ApiError(409, "stream_not_live", f"stream {stream.id} is not live ({stream.status})")
+
+
+def _hosted(ctx: AppContext, stream: Stream) -> Any:
+    """The node handle of a stream that may be live; 409 when it cannot be."""
+    if (
+        stream.node_id is None
+        or stream.desired != Desired.running.value
+        or stream.status in (StreamStatus.created.value, StreamStatus.stopped.value)
+    ):
+        raise not_live(stream)
+    return ctx.nodes.by_id(stream.node_id)
+
+
+async def router_capabilities(ctx: AppContext, stream: Stream) -> dict[str, Any]:
+    handle = _hosted(ctx, stream)
+    reply = await ctx.nodes.call(
+        handle,
+        "GetRouterCapabilities",
+        pb.GetRouterCapabilitiesRequest(stream_id=stream.id),
+        STREAM_ERRORS,
+    )
+    return complete_capabilities(struct_to_dict(reply.rtp_capabilities))
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """A consumer just created on its node, with its transport."""
+
+    consumer: Consumer
+    rtp_parameters: dict[str, Any]
+    transport: dict[str, Any]  # id, iceParameters, iceCandidates, dtlsParameters
+    connected: bool
+
+
+async def consume(
+    ctx: AppContext,
+    session: AsyncSession,
+    user: Principal,
+    stream: Stream,
+    client_id: str,
+    rtp_capabilities: dict[str, Any],
+    dtls_parameters: dict[str, Any] | None = None,
+    paused: bool = False,
+    origin: str = "v2",
+) -> Consumed:
+    """Creates transport + consumer on the stream's node and records the consumer."""
+    handle = _hosted(ctx, stream)
+    request = pb.ConsumeRequest(
+        stream_id=stream.id,
+        client_id=client_id,
+        rtp_capabilities=dict_to_struct(rtp_capabilities),
+        paused=paused,
+    )
+    if dtls_parameters is not None:
+        request.dtls_parameters.CopyFrom(dict_to_struct(dtls_parameters))
+    reply: pb.ConsumeResponse = await ctx.nodes.call(handle, "Consume", request, STREAM_ERRORS)
+    info, transport = reply.consumer, reply.transport
+    state = CONSUMER_STATE.get(info.state, ConsumerState.new)
+    if dtls_parameters is not None and state == ConsumerState.new:
+        state = ConsumerState.connecting
+    row = Consumer(
+        id=info.id,
+        stream_id=stream.id,
+        node_id=str(handle.node_id),
+        transport_id=transport.id or info.transport_id,
+        owner_id=user.id,
+        client_id=client_id,
+        producer_id=info.producer_id,
+        kind=info.kind or "video",
+        origin=origin,
+        paused=info.paused,
+        state=state.value,
+    )
+    try:
+        await _insert(session, row)
+    except Exception:
+        await _close_on_node(ctx, row)
+        raise
+    log.info(
+        "consumer created",
+        extra={
+            "stream_id": stream.id,
+            "consumer_id": row.id,
+            "transport_id": row.transport_id,
+            "client_id": client_id,
+            "user": user.username,
+        },
+    )
+    return Consumed(
+        consumer=row,
+        rtp_parameters=struct_to_dict(info.rtp_parameters),
+        transport={
+            "id": row.transport_id,
+            "iceParameters": struct_to_dict(transport.ice_parameters),
+            "iceCandidates": [struct_to_dict(c) for c in transport.ice_candidates],
+            "dtlsParameters": struct_to_dict(transport.dtls_parameters),
+        },
+        connected=reply.connected,
+    )
+
+
+async def _insert(session: AsyncSession, row: Consumer) -> None:
+    """Inserts the row; merges into a tombstone the event sync wrote first."""
+    session.add(row)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        tomb = await session.get(Consumer, row.id)
+        if tomb is None or tomb.owner_id is not None:
+            raise
+        for name in ("stream_id", "owner_id", "client_id", "producer_id", "kind", "origin"):
+            setattr(tomb, name, getattr(row, name))
+        session.add(tomb)
+        await session.commit()
+        row.state, row.closed_reason, row.closed_at = tomb.state, tomb.closed_reason, tomb.closed_at
+
+
+async def _close_on_node(ctx: AppContext, row: Consumer) -> None:
+    handle = ctx.nodes.known(row.node_id)
+    if handle is None:
+        return
+    try:
+        await ctx.nodes.call(handle, "CloseConsumer", pb.ConsumerRef(consumer_id=row.id))
+    except ApiError as exc:
+        if exc.status != 404:
+            log.warning("could not close consumer %s on its node: %s", row.id, exc.detail)
+
+
+def _expired(ctx: AppContext, row: Consumer) -> bool:
+    if row.state != ConsumerState.closed.value or row.closed_at is None:
+        return False
+    ttl = timedelta(seconds=ctx.settings.closed_consumer_ttl_s)
+    return utcnow() - _utc(row.closed_at) > ttl
+
+
+async def owned(
+    ctx: AppContext, session: AsyncSession, user: Principal, consumer_id: str
+) -> Consumer:
+    """The user's consumer, or 404 (unknown, someone else's, or closed > TTL ago)."""
+    row = await session.get(Consumer, consumer_id)
+    if row is None or row.owner_id != user.id or _expired(ctx, row):
+        raise not_found("consumer", consumer_id)
+    return row
+
+
+async def owned_transport(session: AsyncSession, user: Principal, transport_id: str) -> Consumer:
+    rows = await session.exec(
+        select(Consumer).where(
+            col(Consumer.transport_id) == transport_id,
+            col(Consumer.owner_id) == user.id,
+            col(Consumer.state) != ConsumerState.closed.value,
+        )
+    )
+    row = rows.first()
+    if row is None:
+        raise not_found("transport", transport_id)
+    return row
+
+
+async def advance(session: AsyncSession, transport_id: str, state: ConsumerState) -> None:
+    """Moves a transport's consumers forward (new → connecting → connected), never back."""
+    lower = [s.value for s in ConsumerState if s.rank < state.rank]
+    await session.exec(
+        update(Consumer)
+        .where(col(Consumer.transport_id) == transport_id, col(Consumer.state).in_(lower))
+        .values(state=state.value)
+    )
+    await session.commit()
+
+
+async def mark_closed(
+    session: AsyncSession, consumer_ids: list[str], reason: str, tombstone: dict[str, str]
+) -> None:
+    """Marks consumers closed; an id we do not know yet gets a tombstone (owner NULL).
+
+    The tombstone covers a node that reports the close before the replica
+    that created the consumer has written its row (see `_insert`).
+    """
+    for consumer_id in consumer_ids:
+        result = await session.exec(
+            update(Consumer)
+            .where(
+                col(Consumer.id) == consumer_id,
+                col(Consumer.state) != ConsumerState.closed.value,
+            )
+            .values(state=ConsumerState.closed.value, closed_reason=reason, closed_at=utcnow())
+        )
+        if not result.rowcount and tombstone and await session.get(Consumer, consumer_id) is None:
+            session.add(
+                Consumer(
+                    id=consumer_id,
+                    state=ConsumerState.closed.value,
+                    closed_reason=reason,
+                    closed_at=utcnow(),
+                    **tombstone,
+                )
+            )
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()  # the creator's row landed meanwhile; next event wins
+
+
+async def connect(
+    ctx: AppContext, session: AsyncSession, user: Principal, transport_id: str, dtls: dict[str, Any]
+) -> None:
+    row = await owned_transport(session, user, transport_id)
+    handle = ctx.nodes.by_id(row.node_id)
+    await ctx.nodes.call(
+        handle,
+        "ConnectTransport",
+        pb.ConnectTransportRequest(transport_id=transport_id, dtls_parameters=dict_to_struct(dtls)),
+        CONNECT_ERRORS,
+    )
+    await advance(session, transport_id, ConsumerState.connecting)
+    log.info("transport connect", extra={"transport_id": transport_id, "consumer_id": row.id})
+
+
+def _closed(row: Consumer) -> ApiError:
+    return ApiError(409, "consumer_closed", f"consumer {row.id} is closed ({row.closed_reason})")
+
+
+async def resume(ctx: AppContext, session: AsyncSession, row: Consumer) -> None:
+    if row.state == ConsumerState.closed.value:
+        raise _closed(row)
+    handle = ctx.nodes.by_id(row.node_id)
+    try:
+        await ctx.nodes.call(
+            handle, "ResumeConsumer", pb.ConsumerRef(consumer_id=row.id), CONSUMER_ERRORS
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            await mark_closed(session, [row.id], "node_lost", {})
+            raise _closed(row) from exc
+        raise
+    row.paused = False
+    session.add(row)
+    await session.commit()
+
+
+ZERO_STATS = ConsumerStats(bitrate=0, packets_sent=0, packets_lost=0, score=0)
+
+
+def to_out(row: Consumer, stats: ConsumerStats = ZERO_STATS) -> ConsumerOut:
+    return ConsumerOut(
+        id=row.id,
+        stream_id=row.stream_id,
+        transport_id=row.transport_id,
+        producer_id=row.producer_id,
+        kind=row.kind,
+        state=ConsumerState(row.state).value,
+        closed_reason=row.closed_reason,
+        client_id=row.client_id,
+        paused=row.paused,
+        created_at=_utc(row.created_at),
+        stats=stats if row.state != ConsumerState.closed.value else ZERO_STATS,
+    )
+
+
+async def describe(ctx: AppContext, session: AsyncSession, row: Consumer) -> ConsumerOut:
+    """The consumer with live stats from its node (the DB view when the node is away)."""
+    if row.state == ConsumerState.closed.value:
+        return to_out(row)
+    handle = ctx.nodes.known(row.node_id)
+    if handle is None:
+        return to_out(row)
+    try:
+        info: pb.ConsumerInfo = await ctx.nodes.call(
+            handle, "GetConsumer", pb.ConsumerRef(consumer_id=row.id)
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            # Gone on the node and we missed the event: say so, from now on.
+            await mark_closed(session, [row.id], "node_lost", {})
+            await session.refresh(row)
+        return to_out(row)
+    state = CONSUMER_STATE.get(info.state, ConsumerState.new)
+    if state == ConsumerState.closed:
+        await mark_closed(session, [row.id], close_reason(info.closed_reason), {})
+        await session.refresh(row)
+    elif ConsumerState(row.state).rank < state.rank:
+        await advance(session, row.transport_id, state)
+        await session.refresh(row)
+    if row.paused != info.paused:
+        row.paused = info.paused
+        session.add(row)
+        await session.commit()
+    stats = ConsumerStats(
+        bitrate=info.stats.bitrate_bps,
+        packets_sent=info.stats.packets_sent,
+        packets_lost=info.stats.packets_lost,
+        score=info.stats.score,
+    )
+    return to_out(row, stats)
+
+
+async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> None:
+    """Closes consumer + transport on the node (if still open) and forgets the row.
+
+    An unreachable node does not fail the call: the row goes, and the node's
+    orphan sweep (node_sync) closes the consumer once the node is back.
+    """
+    if row.state != ConsumerState.closed.value:
+        await _close_on_node(ctx, row)
+    await session.delete(row)
+    await session.commit()
+    log.info(
+        "consumer closed",
+        extra={"consumer_id": row.id, "transport_id": row.transport_id, "stream_id": row.stream_id},
+    )
