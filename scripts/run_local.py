@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 VAR = REPO / "var"
 LOCAL_ENV = VAR / "local.env"
 BIN = Path(sys.executable).parent
+_PIPES: set[asyncio.Future[None]] = set()
 
 
 def _local_secrets() -> dict[str, str]:
@@ -67,7 +68,7 @@ async def _spawn(prefix: str, argv: list[str], env: dict[str, str]) -> asyncio.s
         stderr=asyncio.subprocess.STDOUT,
     )
     assert process.stdout is not None
-    asyncio.ensure_future(_pipe(prefix, process.stdout))
+    _PIPES.add(asyncio.ensure_future(_pipe(prefix, process.stdout)))
     return process
 
 
