@@ -10,9 +10,9 @@ PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 FBS_OUT := media_node/mediasoup/fbs
 
-.PHONY: setup apt venv worker codegen proto test lint unit conformance run bench clean
+.PHONY: setup apt venv worker web codegen proto test lint unit conformance run bench clean
 
-setup: apt venv worker
+setup: apt venv worker web
 
 apt:
 	@bash scripts/install-apt-deps.sh
@@ -30,6 +30,22 @@ $(PIP_STAMP): pyproject.toml
 worker: apt venv
 	@MESON=$(abspath $(VENV))/bin/meson bash scripts/build-worker.sh
 
+# The browser player (web/: TypeScript on mediasoup-client) and the demo page the control
+# API serves at / (control_api/api/web.py): npm ci from web/package-lock.json, then
+# tsc --noEmit and esbuild into build/web/. See docs/web-player.md.
+WEB_OUT := build/web
+WEB_DEPS := web/node_modules/.package-lock.json
+WEB_SRC := $(shell find web/src web/static -type f 2>/dev/null) web/build.mjs web/tsconfig.json
+
+web: $(WEB_OUT)/index.html
+
+$(WEB_DEPS): web/package.json web/package-lock.json | apt
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_OUT)/index.html: $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run --silent build
+
 # Regenerates the Python FlatBuffers code from the worker's schemas.
 codegen: worker
 	$(PY) scripts/codegen_fbs.py --schemas build/mediasoup-package/worker/fbs --out $(FBS_OUT)
@@ -45,8 +61,9 @@ lint: venv
 test: setup lint
 	$(VENV)/bin/pytest -q
 
+# The whole product on this machine: media node + control API + a live demo stream.
 run: setup
-	$(PY) -m media_node
+	$(PY) scripts/run_local.py
 
 bench: setup
 	$(PY) bench/worker_channel.py

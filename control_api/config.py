@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     admin_username: str | None = None
     admin_password: SecretStr | None = None
-    enable_v2: bool = True
+    enable_v2: bool = Field(
+        default=True,
+        description="Serve the V2 media and stream routes; false leaves sign-in and users (V1 "
+        "clients need a token) and shows the players' fallback to the V1 WebSocket.",
+    )
     enable_v1: bool = True
     auto_migrate: bool = Field(
         default=True, description="Apply Alembic migrations at start (`migrate` does it alone)."

@@ -154,8 +154,7 @@ def create_app(settings: Settings | None = None, *, sync: bool = True) -> FastAP
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     errors.install(app)
     app.include_router(health.router)
-    if settings.enable_v2:
-        app.include_router(api_v2.router())
+    app.include_router(api_v2.router(media=settings.enable_v2))
     if settings.enable_v1:
         app.include_router(api_v1.router)
     web.mount(app)  # last: the demo page at / (routes above match first)
