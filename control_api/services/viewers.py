@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -350,8 +351,12 @@ async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> None:
     """
     if row.state != ConsumerState.closed.value:
         await _close_on_node(ctx, row)
-    await session.delete(row)
+    # Conditional delete: of two overlapping DELETEs of one consumer (or a DELETE racing
+    # the node's own close) only the first removes the row; the other answers 404.
+    result = await session.exec(sa_delete(Consumer).where(col(Consumer.id) == row.id))
     await session.commit()
+    if result.rowcount == 0:
+        raise not_found("consumer", row.id)
     log.info(
         "consumer closed",
         extra={"consumer_id": row.id, "transport_id": row.transport_id, "stream_id": row.stream_id},
