@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 FBS_OUT := media_node/mediasoup/fbs
 
-.PHONY: setup apt venv worker web codegen proto test lint unit conformance run bench clean
+.PHONY: setup apt venv worker web codegen proto test lint unit conformance run cluster bench clean
 
 setup: apt venv worker web
 
@@ -64,6 +64,11 @@ test: setup lint
 # The whole product on this machine: media node + control API + a live demo stream.
 run: setup
 	$(PY) scripts/run_local.py
+
+# A cluster on this machine: PostgreSQL-backed control API x2 (8080, 8081) and media
+# nodes x3, using the PostgreSQL server at 127.0.0.1:5432 (database vasms_cluster).
+cluster: setup
+	$(PY) scripts/cluster.py
 
 bench: setup
 	$(PY) bench/worker_channel.py

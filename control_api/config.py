@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     node_stale_after_s: float = Field(
         default=10.0, gt=0, description="A node whose load is older than this gets no new work."
     )
+    node_failover_after_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A node unanswered this long is down: its streams move to another node.",
+    )
     closed_consumer_ttl_s: float = Field(
         default=60.0, ge=0, description="How long a consumer closed by its node stays readable."
     )

@@ -114,6 +114,7 @@ class NodeHandle:
     load: pb.Load | None = None
     load_at: float = 0.0  # monotonic time of the last successful GetLoad
     draining: bool = False
+    down: bool = False  # unanswered past the failover delay: gets no work until it answers
     watching: bool = False  # a WatchEvents stream is open
     last_event_ms: int = 0  # the node's clock at its latest event
     orphans: set[str] = field(default_factory=set)  # consumers no row owned at the last sweep

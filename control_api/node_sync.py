@@ -27,8 +27,8 @@ from control_api.errors import ApiError
 from control_api.models import Consumer, ConsumerState, Desired, MediaNode, Stream, StreamStatus
 from control_api.models import utcnow as now
 from control_api.node_client import NodeHandle, close_reason
+from control_api.services import failover, viewers
 from control_api.services import streams as stream_ops
-from control_api.services import viewers
 from protos import media_node_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,14 @@ async def refresh_load(ctx: AppContext, handle: NodeHandle) -> pb.Load:
     if handle.node_id != load.node_id:
         log.info("node %s answers at %s", load.node_id, handle.address)
     handle.node_id = load.node_id  # type: ignore[assignment]
-    handle.load, handle.load_at, handle.draining = load, time.monotonic(), load.draining
+    handle.load, handle.load_at = load, time.monotonic()
+    # Sticky: a node never stops draining (it exits), but its GetLoad figures are a
+    # periodic snapshot that may predate the Drain we or its event just reported.
+    # A new process is a new event stream, where `watch` clears the flag.
+    handle.draining = handle.draining or load.draining
+    if handle.down:
+        log.warning("node %s (%s) answers again", handle.node_id, handle.address)
+        handle.down = False
     return load
 
 
@@ -105,7 +112,27 @@ async def poll_load(ctx: AppContext, handle: NodeHandle) -> None:
             log.warning("node %s (%s) is stale", handle.node_id, handle.address)
             await _node_lost(ctx, handle)
         was_fresh = fresh
+        await _check_down(ctx, handle)
         await asyncio.sleep(ctx.settings.node_poll_interval_s)
+
+
+async def _check_down(ctx: AppContext, handle: NodeHandle) -> None:
+    """Past `node_failover_after_s` without an answer a node is down: its streams move.
+
+    Retried on every poll while the node stays down (streams that had nowhere to
+    go, a start that failed), all of it idempotent across replicas.
+    """
+    silent_s = time.monotonic() - handle.load_at
+    if handle.load_at == 0 or silent_s <= ctx.settings.node_failover_after_s:
+        return
+    if not handle.down:
+        handle.down = True
+        log.warning("node %s (%s) is down after %.1f s", handle.node_id, handle.address, silent_s)
+    try:
+        for stream_id in await failover.fail_over(ctx, handle):
+            schedule_restart(ctx, stream_id)
+    except Exception:
+        log.exception("failover of node %s failed", handle.node_id)
 
 
 async def _node_lost(ctx: AppContext, handle: NodeHandle) -> None:
@@ -135,8 +162,8 @@ async def watch(ctx: AppContext, handle: NodeHandle) -> None:
     while True:
         call = None
         try:
-            if handle.node_id is None:
-                await refresh_load(ctx, handle)
+            handle.draining = False  # (re)connected, maybe to a new process: ask again
+            await refresh_load(ctx, handle)
             call = handle.stub.WatchEvents(pb.WatchEventsRequest(), metadata=ctx.nodes.metadata)
             # The subscription is sent now; a node may hold its headers until the first
             # event, so wait briefly for them and then reconcile either way (events
@@ -281,7 +308,9 @@ async def sweep_orphans(ctx: AppContext, handle: NodeHandle) -> None:
     async with ctx.sessions() as session:
         rows = await session.exec(
             select(Consumer.id).where(
-                col(Consumer.id).in_(ids), col(Consumer.owner_id).is_not(None)
+                col(Consumer.id).in_(ids),
+                col(Consumer.owner_id).is_not(None),
+                col(Consumer.state) != ConsumerState.closed.value,
             )
         )
         known = set(rows.all())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -118,12 +118,24 @@ def selector_named(name: PlacementName, cpu_limit: float = 80.0) -> Selector:
     return LeastLoadSelector(name)
 
 
-def candidates_from(handles: Sequence[NodeHandle], now: float | None = None) -> list[Candidate]:
-    """Candidates from the pool's last `GetLoad` answers (nodes never reached are left out)."""
+def candidates_from(
+    handles: Sequence[NodeHandle],
+    now: float | None = None,
+    stream_counts: Mapping[str, int] | None = None,
+) -> list[Candidate]:
+    """Candidates from the pool's last `GetLoad` answers (nodes never reached or down are
+    left out).
+
+    `stream_counts` (streams per node from the database) overrides the node's own
+    figure when higher: a node reports a stream only after StartStream, and its load
+    is polled every few seconds, so streams started in a burst (or by another replica)
+    would otherwise all land on the node that looked emptiest a moment ago.
+    """
     now = time.monotonic() if now is None else now
+    counts = stream_counts or {}
     out = []
     for h in handles:
-        if h.node_id is None or h.load is None:
+        if h.node_id is None or h.load is None or h.down:
             continue
         load = h.load
         workers = list(load.workers)
@@ -135,7 +147,7 @@ def candidates_from(handles: Sequence[NodeHandle], now: float | None = None) -> 
                 draining=h.draining or load.draining,
                 age_s=now - h.load_at,
                 cpu_percent=cpu,
-                streams=load.streams,
+                streams=max(load.streams, counts.get(h.node_id, 0)),
                 consumers=load.consumers,
                 transports=load.transports,
                 outgoing_bitrate_bps=load.outgoing_bitrate_bps,
@@ -149,8 +161,15 @@ def place(
     selector: Selector,
     stale_after_s: float,
     preferred: str | None = None,
+    stream_counts: Mapping[str, int] | None = None,
+    exclude: str | None = None,
 ) -> NodeHandle:
-    """The handle of the node chosen for a stream (503 `no_node_available` if none)."""
-    pool = available(candidates_from(handles), stale_after_s)
+    """The handle of the node chosen for a stream (503 `no_node_available` if none);
+    `exclude` names a node that must not get it (the one it is failing over from)."""
+    pool = [
+        c
+        for c in available(candidates_from(handles, stream_counts=stream_counts), stale_after_s)
+        if c.node_id != exclude
+    ]
     chosen = StickySelector(preferred, selector).select(pool)
     return next(h for h in handles if h.node_id == chosen.node_id)

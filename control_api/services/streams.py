@@ -231,6 +231,26 @@ async def mark(
     await session.commit()
 
 
+async def streams_per_node(session: AsyncSession, but: str | None = None) -> dict[str, int]:
+    """Streams the operator wants running, per node, from the database (all replicas'
+    starts, including the ones the nodes have not reported yet); `but` leaves one out."""
+    stmt = select(Stream.node_id, func.count()).where(
+        col(Stream.desired) == Desired.running.value, col(Stream.node_id).is_not(None)
+    )
+    if but is not None:
+        stmt = stmt.where(col(Stream.id) != but)
+    rows = await session.exec(stmt.group_by(Stream.node_id))
+    return {str(node): int(n) for node, n in rows.all()}
+
+
+def start_request(stream: Stream) -> pb.StartStreamRequest:
+    return pb.StartStreamRequest(
+        stream_id=stream.id,
+        source=source_to_pb(stream.source),
+        codec=CODECS.get(stream.codec or "", pb.CODEC_UNSPECIFIED),
+    )
+
+
 START_ERRORS = ErrorMap(precondition=(409, "conflict"), invalid=(422, "invalid_request"))
 
 
@@ -250,6 +270,7 @@ async def start(
         ctx.selector,
         ctx.settings.node_stale_after_s,
         preferred=stream.node_id,
+        stream_counts=await streams_per_node(session, but=stream.id),
     )
     assert handle.node_id is not None
     if stream.node_id != handle.node_id:
@@ -258,11 +279,7 @@ async def start(
     stream.updated_at = utcnow()
     session.add(stream)
     await session.commit()
-    request = pb.StartStreamRequest(
-        stream_id=stream.id,
-        source=source_to_pb(stream.source),
-        codec=CODECS.get(stream.codec or "", pb.CODEC_UNSPECIFIED),
-    )
+    request = start_request(stream)
     try:
         info = await ctx.nodes.call(handle, "StartStream", request, START_ERRORS)
     except ApiError:

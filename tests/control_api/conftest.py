@@ -36,7 +36,7 @@ async def _postgres_available() -> bool:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "postgresql" and not await _postgres_available():
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_DSN}")
+        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_DSN} (.ci/run starts it)")
     async with database(request.param, tmp_path) as url:
         yield url
 

@@ -119,3 +119,27 @@ async def test_place_uses_pool_load_figures() -> None:
         assert place(handles, LeastLoadSelector("cpu"), 10).node_id == "a"
     finally:
         await channel.close()
+
+
+async def test_place_counts_database_streams_and_skips_down_and_excluded_nodes() -> None:
+    channel = grpc.aio.insecure_channel("127.0.0.1:1")
+    try:
+        handles = []
+        for node_id in ("a", "b", "c"):
+            h = NodeHandle(f"{node_id}:1", channel, None)  # type: ignore[arg-type]
+            h.node_id = node_id  # type: ignore[assignment]
+            h.load, h.load_at = pb.Load(node_id=node_id, streams=0), time.monotonic()
+            handles.append(h)
+        by_streams = LeastLoadSelector("streams")
+        # The nodes have not reported yet what the database already placed on them.
+        assert place(handles, by_streams, 10, stream_counts={"a": 2, "b": 1, "c": 3}).node_id == "b"
+        counts = {"a": 2, "c": 3}
+        assert place(handles, by_streams, 10, stream_counts=counts, exclude="b").node_id == "a"
+        handles[0].down = True
+        counts = {"a": 0, "b": 1, "c": 3}
+        assert place(handles, by_streams, 10, stream_counts=counts).node_id == "b"
+        with pytest.raises(ApiError) as err:
+            place([handles[0]], by_streams, 10)  # only a down node left
+        assert err.value.code == "no_node_available"
+    finally:
+        await channel.close()

@@ -21,7 +21,7 @@ from tests.e2e.browser import Browser, missing_prerequisites
 def _browser_prerequisites() -> None:
     reason = missing_prerequisites()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(f"browser tests cannot run: {reason} (make setup installs it)")
 
 
 @pytest.fixture
