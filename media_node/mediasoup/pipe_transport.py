@@ -18,7 +18,6 @@ from . import ortc
 from .channel import Channel
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerId, ConsumerOptions
-from .errors import InvalidStateError
 from .fbs.FBS.PipeTransport import ConnectRequest as connect_fbs
 from .fbs.FBS.PipeTransport import PipeTransportOptions as options_fbs
 from .fbs.FBS.PipeTransport.ConnectResponse import ConnectResponse
@@ -34,12 +33,11 @@ from .transport import (
     Transport,
     TransportId,
     TransportTuple,
-    read_consume_response,
     read_tuple,
     write_base_options,
     write_listen_info,
 )
-from .wire import body_as, body_position, plain
+from .wire import body_as
 
 if TYPE_CHECKING:
     from .router import Router
@@ -58,6 +56,8 @@ class PipeTransportOptions:
 class PipeTransport(Transport):
     """A pipe transport. Create with ``Router.create_pipe_transport``."""
 
+    _DUMP_TYPES = (DumpResponse, DumpResponseT)
+    _STATS_TYPES = (GetStatsResponse, GetStatsResponseT)
     kind_name = "pipe_transport"
 
     def __init__(
@@ -144,44 +144,14 @@ class PipeTransport(Transport):
             producer.consumable_rtp_parameters, enable_rtx=self.rtx
         )
         consumer_id = ConsumerId(str(uuid.uuid4()))
-        consumer = Consumer(
-            consumer_id=consumer_id,
-            transport=self,
-            channel=self._channel,
-            producer_id=producer.id,
-            kind=producer.kind,
-            rtp_parameters=rtp_parameters,
-            consumer_type="pipe",
-            app_data=options.app_data,
+        body = consume_request_body(producer, consumer_id, rtp_parameters, True, False, None, False)
+        return await self._create_consumer(
+            producer,
+            consumer_id,
+            rtp_parameters,
+            "pipe",
+            options.app_data,
+            lambda: self._channel.request(
+                Method.TRANSPORT_CONSUME, self.id, RequestBody.Transport_ConsumeRequest, body
+            ),
         )
-        try:
-            response = await self._channel.request(
-                Method.TRANSPORT_CONSUME,
-                self.id,
-                RequestBody.Transport_ConsumeRequest,
-                consume_request_body(
-                    producer, consumer_id, rtp_parameters, True, False, None, False
-                ),
-            )
-        except BaseException:
-            consumer._discard()
-            raise
-        consumer._set_initial_state(**read_consume_response(*body_position(response)))
-        if self._closed:
-            consumer._transport_closed()
-            raise InvalidStateError(f"{self.kind_name} closed while consuming")
-        if producer.closed:
-            consumer._producer_closed()
-            raise InvalidStateError("producer closed while consuming")
-        self._register_consumer(consumer)
-        return consumer
-
-    async def dump(self) -> dict[str, Any]:
-        self._check_open()
-        response = await self._channel.request(Method.TRANSPORT_DUMP, self.id)
-        return plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))
-
-    async def get_stats(self) -> dict[str, Any]:
-        self._check_open()
-        response = await self._channel.request(Method.TRANSPORT_GET_STATS, self.id)
-        return plain(GetStatsResponseT.InitFromObj(body_as(response, GetStatsResponse)))

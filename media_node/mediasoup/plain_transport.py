@@ -40,7 +40,7 @@ from .transport import (
     write_base_options,
     write_listen_info,
 )
-from .wire import body_as, plain
+from .wire import body_as
 
 if TYPE_CHECKING:
     from .router import Router
@@ -67,6 +67,8 @@ class PlainTransportOptions:
 class PlainTransport(Transport):
     """A plain RTP transport. Create with ``Router.create_plain_transport``."""
 
+    _DUMP_TYPES = (DumpResponse, DumpResponseT)
+    _STATS_TYPES = (GetStatsResponse, GetStatsResponseT)
     kind_name = "plain_transport"
 
     def __init__(
@@ -174,16 +176,6 @@ class PlainTransport(Transport):
             self.rtcp_tuple = read_tuple(reply.RtcpTuple())
         if reply.SrtpParameters() is not None:
             self.srtp_parameters = read_srtp_parameters(reply.SrtpParameters())
-
-    async def dump(self) -> dict[str, Any]:
-        self._check_open()
-        response = await self._channel.request(Method.TRANSPORT_DUMP, self.id)
-        return plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))
-
-    async def get_stats(self) -> dict[str, Any]:
-        self._check_open()
-        response = await self._channel.request(Method.TRANSPORT_GET_STATS, self.id)
-        return plain(GetStatsResponseT.InitFromObj(body_as(response, GetStatsResponse)))
 
     def _on_notification(self, event: int, notification: Any) -> None:
         if event in (

@@ -14,8 +14,9 @@ import logging
 import secrets
 import struct
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NewType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NewType
 
 import flatbuffers
 
@@ -28,6 +29,7 @@ from .errors import InvalidStateError, MediasoupError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
+from .fbs.FBS.Response.Response import Response
 from .fbs.FBS.Transport import CloseConsumerRequest as close_consumer_fbs
 from .fbs.FBS.Transport import CloseProducerRequest as close_producer_fbs
 from .fbs.FBS.Transport import ListenInfo as listen_info_fbs
@@ -41,7 +43,7 @@ from .fbs.FBS.Transport.Tuple import Tuple as FbsTuple
 from .producer import Producer, ProducerId, ProducerOptions
 from .rtp_fbs import write_rtp_mapping, write_rtp_parameters
 from .rtp_parameters import RtpParameters
-from .wire import body_as, body_position
+from .wire import body_as, body_position, plain
 
 if TYPE_CHECKING:
     from .router import Router
@@ -191,6 +193,27 @@ class Transport:
     def _check_open(self) -> None:
         if self._closed:
             raise InvalidStateError(f"{self.kind_name} closed")
+
+    # -- dump / stats --------------------------------------------------------------------
+
+    _DUMP_TYPES: ClassVar[tuple[type[Any], type[Any]]]
+    """(reader, object-API class) of this kind's TRANSPORT_DUMP reply."""
+    _STATS_TYPES: ClassVar[tuple[type[Any], type[Any]]]
+    """(reader, object-API class) of this kind's TRANSPORT_GET_STATS reply."""
+
+    async def dump(self) -> dict[str, Any]:
+        """What the worker holds for this transport, as it reports it."""
+        return await self._read_plain(Method.TRANSPORT_DUMP, self._DUMP_TYPES)
+
+    async def get_stats(self) -> dict[str, Any]:
+        """Transport statistics (bytes, bitrates, tuples) as mediasoup reports them."""
+        return await self._read_plain(Method.TRANSPORT_GET_STATS, self._STATS_TYPES)
+
+    async def _read_plain(self, method: int, types: tuple[type[Any], type[Any]]) -> dict[str, Any]:
+        self._check_open()
+        response = await self._channel.request(method, self.id)
+        reader, object_api = types
+        return plain(object_api.InitFromObj(body_as(response, reader)))  # type: ignore[no-any-return]
 
     # -- notifications -------------------------------------------------------------------
 
@@ -358,6 +381,52 @@ class Transport:
                 mid = str(self._next_mid)
                 self._next_mid = (self._next_mid + 1) % MAX_MID
             rtp_parameters = plan.rtp_parameters(mid, ortc.generate_random_number())
+        if plan is not None and options.preferred_layers is None and not options.ignore_dtx:
+
+            def send() -> Awaitable[Response]:
+                assert plan is not None
+                return plan.send(
+                    self._channel, self.id, consumer_id, rtp_parameters, options.paused
+                )
+
+        else:
+            body = consume_request_body(
+                producer,
+                consumer_id,
+                rtp_parameters,
+                options.pipe,
+                options.paused,
+                options.preferred_layers,
+                options.ignore_dtx,
+            )
+
+            def send() -> Awaitable[Response]:
+                return self._channel.request(
+                    Method.TRANSPORT_CONSUME, self.id, RequestBody.Transport_ConsumeRequest, body
+                )
+
+        return await self._create_consumer(
+            producer,
+            consumer_id,
+            rtp_parameters,
+            "pipe" if options.pipe else producer.type,
+            options.app_data,
+            send,
+        )
+
+    async def _create_consumer(
+        self,
+        producer: Producer,
+        consumer_id: ConsumerId,
+        rtp_parameters: RtpParameters,
+        consumer_type: str,
+        app_data: dict[str, Any],
+        send: Callable[[], Awaitable[Response]],
+    ) -> Consumer:
+        """The one path that makes a Consumer: subscribe, send TRANSPORT_CONSUME, apply the
+        reply, and re-check that neither the transport nor the producer closed meanwhile."""
+        # Subscribed (in Consumer.__init__) before the request: the worker may notify
+        # (e.g. CONSUMER_PRODUCER_PAUSE) before it answers.
         consumer = Consumer(
             consumer_id=consumer_id,
             transport=self,
@@ -365,31 +434,11 @@ class Transport:
             producer_id=producer.id,
             kind=producer.kind,
             rtp_parameters=rtp_parameters,
-            consumer_type="pipe" if options.pipe else producer.type,
-            app_data=options.app_data,
+            consumer_type=consumer_type,
+            app_data=app_data,
         )
-        # Subscribed (in Consumer.__init__) before the request: the worker may notify
-        # (e.g. CONSUMER_PRODUCER_PAUSE) before it answers.
         try:
-            if plan is not None and options.preferred_layers is None and not options.ignore_dtx:
-                response = await plan.send(
-                    self._channel, self.id, consumer_id, rtp_parameters, options.paused
-                )
-            else:
-                response = await self._channel.request(
-                    Method.TRANSPORT_CONSUME,
-                    self.id,
-                    RequestBody.Transport_ConsumeRequest,
-                    consume_request_body(
-                        producer,
-                        consumer_id,
-                        rtp_parameters,
-                        options.pipe,
-                        options.paused,
-                        options.preferred_layers,
-                        options.ignore_dtx,
-                    ),
-                )
+            response = await send()
         except BaseException:
             consumer._discard()
             raise

@@ -46,7 +46,7 @@ from .transport import (
     write_base_options,
     write_listen_info,
 )
-from .wire import body_as, body_position, plain
+from .wire import body_as, body_position
 
 if TYPE_CHECKING:
     from .router import Router
@@ -213,6 +213,8 @@ class _CreateTemplate:
 class WebRtcTransport(Transport):
     """A WebRTC transport. Create with ``Router.create_webrtc_transport``."""
 
+    _DUMP_TYPES = (DumpResponse, DumpResponseT)
+    _STATS_TYPES = (GetStatsResponse, GetStatsResponseT)
     kind_name = "webrtc_transport"
 
     def __init__(
@@ -341,16 +343,9 @@ class WebRtcTransport(Transport):
         }
         return self.ice_parameters
 
-    async def dump(self) -> dict[str, Any]:
-        self._check_open()
-        response = await self._channel.request(Method.TRANSPORT_DUMP, self.id)
-        return plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))
-
     async def get_stats(self) -> dict[str, Any]:
-        """Transport statistics (bytes, bitrates, ICE/DTLS state) as mediasoup reports them."""
-        self._check_open()
-        response = await self._channel.request(Method.TRANSPORT_GET_STATS, self.id)
-        stats = plain(GetStatsResponseT.InitFromObj(body_as(response, GetStatsResponse)))
+        """Transport statistics with the ICE/DTLS states named as mediasoup names them."""
+        stats = await super().get_stats()
         stats["iceState"] = ICE_STATES[stats.get("iceState", 0)]
         stats["dtlsState"] = DTLS_STATES[stats.get("dtlsState", 0)]
         return stats
