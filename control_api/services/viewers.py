@@ -343,21 +343,23 @@ async def describe(ctx: AppContext, session: AsyncSession, row: Consumer) -> Con
     return to_out(row, stats)
 
 
-async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> None:
-    """Closes consumer + transport on the node (if still open) and forgets the row.
+async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> bool:
+    """Forgets the row, then closes consumer + transport on the node (if still open).
 
-    An unreachable node does not fail the call: the row goes, and the node's
-    orphan sweep (node_sync) closes the consumer once the node is back.
+    Returns False when the row was already gone: of two overlapping closes of one
+    consumer (two DELETEs, a DELETE and a socket close) only the first does the
+    work. The row goes first so that once the node has released the viewer, no
+    reader can still see it open. An unreachable node does not fail the call: the
+    node's orphan sweep (node_sync) closes the consumer once the node is back.
     """
-    if row.state != ConsumerState.closed.value:
-        await _close_on_node(ctx, row)
-    # Conditional delete: of two overlapping DELETEs of one consumer (or a DELETE racing
-    # the node's own close) only the first removes the row; the other answers 404.
     result = await session.exec(sa_delete(Consumer).where(col(Consumer.id) == row.id))
     await session.commit()
     if result.rowcount == 0:
-        raise not_found("consumer", row.id)
+        return False
+    if row.state != ConsumerState.closed.value:
+        await _close_on_node(ctx, row)
     log.info(
         "consumer closed",
         extra={"consumer_id": row.id, "transport_id": row.transport_id, "stream_id": row.stream_id},
     )
+    return True

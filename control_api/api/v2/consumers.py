@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from control_api.api.deps import CtxDep, CurrentUser, SessionDep
-from control_api.errors import responses, with_examples
+from control_api.errors import not_found, responses, with_examples
 from control_api.schemas.media import (
     ConsumeRequest,
     ConsumeResponse,
@@ -117,5 +117,6 @@ async def resume(consumer_id: str, user: CurrentUser, ctx: CtxDep, session: Sess
 async def delete(consumer_id: str, user: CurrentUser, ctx: CtxDep, session: SessionDep) -> Response:
     """Another user's consumer answers 404, as an unknown one does."""
     row = await viewers.owned(ctx, session, user, consumer_id)
-    await viewers.close(ctx, session, row)
+    if not await viewers.close(ctx, session, row):
+        raise not_found("consumer", consumer_id)  # a concurrent close got there first
     return Response(status_code=204)
