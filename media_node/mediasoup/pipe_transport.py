@@ -92,16 +92,14 @@ class PipeTransport(Transport):
             return create_fbs.End(b)
 
         transport = cls(transport_id, router, channel, options.app_data)
-        try:
-            response = await channel.request(
+        response = await transport._created_by(
+            channel.request(
                 Method.ROUTER_CREATE_PIPETRANSPORT,
                 router.id,
                 RequestBody.Router_CreatePipeTransportRequest,
                 body,
             )
-        except BaseException:
-            transport._unsubscribe()
-            raise
+        )
         dump = body_as(response, DumpResponse)
         transport.tuple = read_tuple(dump.Tuple())  # type: ignore[assignment]
         transport.rtx = dump.Rtx()

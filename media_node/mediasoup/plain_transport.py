@@ -119,16 +119,14 @@ class PlainTransport(Transport):
             return create_fbs.End(b)
 
         transport = cls(transport_id, router, channel, options.app_data)
-        try:
-            response = await channel.request(
+        response = await transport._created_by(
+            channel.request(
                 Method.ROUTER_CREATE_PLAINTRANSPORT,
                 router.id,
                 RequestBody.Router_CreatePlainTransportRequest,
                 body,
             )
-        except BaseException:
-            transport._unsubscribe()
-            raise
+        )
         dump = body_as(response, DumpResponse)
         transport.rtcp_mux = dump.RtcpMux()
         transport.comedia = dump.Comedia()

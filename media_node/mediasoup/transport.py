@@ -176,6 +176,16 @@ class Transport:
         self.on_new_consumer: Event[Consumer] = Event("transport.new_consumer")
         self._unsubscribe = channel.subscribe(transport_id, self._on_notification)
 
+    async def _created_by(self, request: Awaitable[Response]) -> Response:
+        """Awaits this transport's create request. The transport subscribed to its id
+        before the request was sent (the worker may notify first); if creation
+        fails, that subscription must not outlive it."""
+        try:
+            return await request
+        except BaseException:
+            self._unsubscribe()
+            raise
+
     # -- state -------------------------------------------------------------------------
 
     @property

@@ -248,11 +248,7 @@ class WebRtcTransport(Transport):
             router._create_templates[options] = template
         transport_id = TransportId(str(uuid.uuid4()))
         transport = cls(transport_id, router, channel, options.app_data)
-        try:
-            response = await channel.send(template.frame_for(transport_id))
-        except BaseException:
-            transport._unsubscribe()
-            raise
+        response = await transport._created_by(channel.send(template.frame_for(transport_id)))
         transport._load(*body_position(response))
         return transport
 
