@@ -7,8 +7,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
-FBS_OUT := media_node/mediasoup/fbs
+DRIVER := packages/mediasoup-driver
+PIP_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(DRIVER)/pyproject.toml | sha256sum | cut -c1-12)
+FBS_OUT := $(DRIVER)/src/mediasoup_driver/fbs
+# What the driver's own tests run against: our worker build and the npm package it came from.
+DRIVER_TEST_ENV := MEDIASOUP_WORKER_BIN=$(abspath build/worker/mediasoup-worker) \
+	MEDIASOUP_PACKAGE_DIR=$(abspath build/mediasoup-package) \
+	MEDIASOUP_TEST_WORK=$(abspath build/driver-tests)
 
 .PHONY: setup apt venv worker web codegen proto test lint unit conformance run cluster bench clean
 
@@ -19,9 +24,10 @@ apt:
 
 venv: $(PIP_STAMP)
 
-$(PIP_STAMP): pyproject.toml
+$(PIP_STAMP): pyproject.toml $(DRIVER)/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e $(DRIVER)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
@@ -48,7 +54,7 @@ $(WEB_OUT)/index.html: $(WEB_DEPS) $(WEB_SRC)
 
 # Regenerates the Python FlatBuffers code from the worker's schemas.
 codegen: worker
-	$(PY) scripts/codegen_fbs.py --schemas build/mediasoup-package/worker/fbs --out $(FBS_OUT)
+	$(PY) $(DRIVER)/scripts/codegen_fbs.py --schemas build/mediasoup-package/worker/fbs --out $(FBS_OUT)
 
 # Regenerates the gRPC stubs (protos/media_node_pb2*.py) from protos/media_node.proto.
 proto: venv
@@ -59,6 +65,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 test: setup lint
+	cd $(DRIVER) && $(DRIVER_TEST_ENV) $(abspath $(VENV))/bin/pytest -q
 	$(VENV)/bin/pytest -q
 
 # The whole product on this machine: media node + control API + a live demo stream.

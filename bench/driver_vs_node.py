@@ -24,7 +24,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from media_node.mediasoup import (  # noqa: E402
+from mediasoup_driver import (  # noqa: E402
     ConsumerOptions,
     ListenInfo,
     PlainTransportOptions,
@@ -33,8 +33,9 @@ from media_node.mediasoup import (  # noqa: E402
     WebRtcTransportOptions,
     Worker,
     WorkerSettings,
-    resolve_worker_bin,
 )
+
+from bench.paths import node_lib  # noqa: E402
 from tests.support.ingest import ROUTER_MEDIA_CODECS, producer_rtp_parameters  # noqa: E402
 from tests.support.viewer import Viewer  # noqa: E402
 
@@ -96,17 +97,8 @@ async def python_run(config: dict[str, Any]) -> dict[str, float]:
 
 
 def node_run(config_path: str) -> dict[str, float]:
-    lib = (
-        subprocess.run(
-            ["bash", str(REPO / "tests" / "conformance" / "run.sh"), "--prepare-only"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    env = dict(os.environ, MEDIASOUP_WORKER_BIN=str(Path(resolve_worker_bin()).resolve()))
+    lib = node_lib()
+    env = dict(os.environ)
     out = subprocess.run(
         ["node", str(REPO / "bench" / "node" / "driver_ops.js"), lib, config_path],
         check=True,

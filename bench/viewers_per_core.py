@@ -22,14 +22,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from media_node.ingest import Ingest, IngestSpec, router_media_codecs  # noqa: E402
-from media_node.mediasoup import (  # noqa: E402
+from mediasoup_driver import (  # noqa: E402
     ConsumerOptions,
     ListenInfo,
     PlainTransportOptions,
     RouterOptions,
     Worker,
 )
+
+import bench.paths  # noqa: E402, F401  (points the driver at this checkout's worker)
+from media_node.ingest import Ingest, IngestSpec, router_media_codecs  # noqa: E402
 
 LOCALHOST = ListenInfo(ip="127.0.0.1")
 

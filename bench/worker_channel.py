@@ -21,7 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from media_node.mediasoup import Worker, WorkerSettings, resolve_worker_bin  # noqa: E402
+from mediasoup_driver import Worker, WorkerSettings  # noqa: E402
+
+from bench.paths import node_lib  # noqa: E402
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -62,17 +64,8 @@ async def python_run(total: int, concurrency: int) -> dict[str, float]:
 
 
 def node_run(total: int, concurrency: int) -> dict[str, float]:
-    lib = (
-        subprocess.run(
-            ["bash", str(REPO / "tests" / "conformance" / "run.sh"), "--prepare-only"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    env = dict(os.environ, MEDIASOUP_WORKER_BIN=str(Path(resolve_worker_bin()).resolve()))
+    lib = node_lib()
+    env = dict(os.environ)
     out = subprocess.run(
         [
             "node",

@@ -11,9 +11,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
-from media_node.mediasoup import Worker, WorkerSettings, resolve_worker_bin
+from mediasoup_driver import Worker, WorkerSettings, resolve_worker_bin
+
+from media_node.config import default_worker_bin
 
 
 async def run(interval: float) -> int:
@@ -21,10 +24,11 @@ async def run(interval: float) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = await Worker.start(WorkerSettings(log_level="warn"))
+    binary = resolve_worker_bin(os.environ.get("VASMS_WORKER_BIN") or default_worker_bin())
+    worker = await Worker.start(WorkerSettings(worker_bin=binary, log_level="warn"))
     worker.died.add_listener(lambda _exit: stop.set())
     router = await worker.create_router()
-    print(f"mediasoup-worker {resolve_worker_bin()} running, pid {worker.pid}", flush=True)
+    print(f"mediasoup-worker {binary} running, pid {worker.pid}", flush=True)
     print(f"router {router.id} created; Ctrl-C to stop", flush=True)
     while not stop.is_set():
         usage = await worker.get_resource_usage()

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CHECKOUT_WORKER_BIN = Path(__file__).resolve().parents[1] / "build" / "worker" / "mediasoup-worker"
+"""Where `make worker` links the binary it built (or took from the cache)."""
+
+
+def default_worker_bin() -> str | None:
+    """The node's worker binary when VASMS_WORKER_BIN is unset: this checkout's build, if
+    there is one; else None, and the driver falls back to MEDIASOUP_WORKER_BIN and PATH."""
+    return str(CHECKOUT_WORKER_BIN) if CHECKOUT_WORKER_BIN.exists() else None
 
 
 class NodeSettings(BaseSettings):
@@ -28,6 +38,8 @@ class NodeSettings(BaseSettings):
     rtc_enable_tcp: bool = True
     """Also offer ICE over TCP (viewers on UDP-hostile networks); UDP is preferred."""
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    worker_bin: str | None = Field(default_factory=default_worker_bin)
+    """The mediasoup-worker binary (VASMS_WORKER_BIN); the driver itself knows no VAS-MS paths."""
     worker_log_level: str = "warn"
     connect_timeout_s: float = 30.0
     """A transport whose DTLS has not connected after this long is closed (viewer gone)."""

@@ -14,12 +14,13 @@ import logging
 import time
 from typing import Any
 
+from mediasoup_driver import WorkerExit, WorkerSettings
+
 from media_node.config import NodeSettings
 from media_node.convert import dict_to_struct
 from media_node.errors import FailedPrecondition, Unavailable
 from media_node.events import EventBus
 from media_node.load import LoadMonitor
-from media_node.mediasoup import WorkerExit, WorkerSettings
 from media_node.pool import WorkerPool, WorkerSlot
 from media_node.streams import CODEC_TO_PB, STATUS_TO_PB, Stream, StreamManager
 from media_node.viewers import Session, ViewerManager, ViewerPolicy
@@ -35,6 +36,7 @@ class MediaNode:
         self.pool = WorkerPool(
             settings.workers,
             WorkerSettings(
+                worker_bin=settings.worker_bin,
                 log_level=settings.worker_log_level,  # type: ignore[arg-type]
                 rtc_min_port=settings.rtc_min_port,
                 rtc_max_port=settings.rtc_max_port,

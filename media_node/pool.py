@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from media_node.mediasoup import Worker, WorkerExit, WorkerSettings
+from mediasoup_driver import Worker, WorkerExit, WorkerSettings
 
 _log = logging.getLogger(__name__)
 RESTART_BACKOFF_S = (0.0, 0.5, 1.0, 2.0, 5.0)

@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from mediasoup_driver import InvalidStateError
 
 from media_node.convert import struct_to_dict
 from media_node.errors import FailedPrecondition, InvalidArgument, NodeError, NotFound, Unavailable
 from media_node.events import Overflowed
-from media_node.mediasoup import InvalidStateError
 from media_node.node import MediaNode
 from protos import media_node_pb2 as pb
 from protos import media_node_pb2_grpc as pb_grpc

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mediasoup_driver import Router, RouterOptions
+
 from media_node.errors import InvalidArgument, NotFound
 from media_node.ingest import Ingest, IngestSpec, router_media_codecs
-from media_node.mediasoup import Router, RouterOptions
 from media_node.pool import WorkerPool, WorkerSlot
 from protos import media_node_pb2 as pb
 

@@ -23,8 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from media_node.errors import FailedPrecondition, InvalidArgument, NotFound
-from media_node.mediasoup import (
+from mediasoup_driver import (
     ChannelRequestError,
     Consumer,
     ConsumerOptions,
@@ -34,7 +33,9 @@ from media_node.mediasoup import (
     WebRtcTransport,
     WebRtcTransportOptions,
 )
-from media_node.mediasoup.webrtc_transport import normalize_dtls_parameters
+from mediasoup_driver.webrtc_transport import normalize_dtls_parameters
+
+from media_node.errors import FailedPrecondition, InvalidArgument, NotFound
 from media_node.streams import Stream
 from protos import media_node_pb2 as pb
 

@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass
 from typing import Literal
 
-from media_node.mediasoup.rtp_parameters import (
+from mediasoup_driver.rtp_parameters import (
     RtcpFeedback,
     RtpCodecCapability,
     RtpCodecParameters,

@@ -50,7 +50,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from media_node.mediasoup import (
+from mediasoup_driver import (
     Event,
     InvalidStateError,
     ListenInfo,
@@ -62,7 +62,7 @@ from media_node.mediasoup import (
     ProducerScore,
     Router,
 )
-from media_node.mediasoup.rtp_parameters import RtpParameters
+from mediasoup_driver.rtp_parameters import RtpParameters
 
 from .pipelines import RtpTarget, gst_pipeline
 from .process import Backoff, IngestProcess

@@ -1,15 +1,13 @@
-"""Fixtures for driver tests: a real worker, a router with the product's codecs."""
+"""Fixtures for the project's driver-level tests with real WebRTC viewers and ingest."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
+from mediasoup_driver import Router, RouterOptions, Worker
 
-from media_node.mediasoup import ListenInfo, Router, RouterOptions, Worker, WorkerSettings
 from tests.support.ingest import ROUTER_MEDIA_CODECS
-
-LOCALHOST = ListenInfo(ip="127.0.0.1")
 
 
 @pytest.fixture
@@ -17,13 +15,3 @@ async def router(worker: Worker) -> AsyncIterator[Router]:
     r = await worker.create_router(RouterOptions(media_codecs=ROUTER_MEDIA_CODECS))
     yield r
     await r.close()
-
-
-@pytest.fixture
-async def media_worker() -> AsyncIterator[Worker]:
-    """A worker with a narrow, known RTC port range (asserted by transport tests)."""
-    w = await Worker.start(WorkerSettings(log_level="warn", rtc_min_port=40000, rtc_max_port=40999))
-    try:
-        yield w
-    finally:
-        await w.close()

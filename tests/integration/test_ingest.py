@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+from mediasoup_driver import Producer, Router, RouterOptions, Worker
 
 from media_node.ingest import Backoff, Ingest, IngestSpec, router_media_codecs
 from media_node.ingest.pipelines import element_names
-from media_node.mediasoup import Producer, Router, RouterOptions, Worker
 from tests.support import ingest as media
 from tests.support.driver_flow import Watch, watch
 from tests.support.rtsp_server import RtspServer

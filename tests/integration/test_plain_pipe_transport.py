@@ -7,8 +7,7 @@ import asyncio
 import socket
 
 import pytest
-
-from media_node.mediasoup import (
+from mediasoup_driver import (
     ConsumerOptions,
     ListenInfo,
     PipeTransportOptions,
@@ -18,9 +17,9 @@ from media_node.mediasoup import (
     RouterOptions,
     Worker,
 )
-from tests.integration.conftest import LOCALHOST
+
 from tests.support import ingest
-from tests.support.driver_flow import ffmpeg_ingest, watch
+from tests.support.driver_flow import LOCALHOST, ffmpeg_ingest, watch
 
 
 async def test_comedia_plain_transport_learns_the_sender_tuple(router: Router) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from mediasoup_driver import Router, Worker
 
-from media_node.mediasoup import Router, Worker
 from tests.support import ingest
 from tests.support.driver_flow import (
     ffmpeg_ingest,

@@ -9,7 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from media_node.mediasoup import resolve_worker_bin
+from mediasoup_driver import resolve_worker_bin
+
 from tests.conftest import REPO
 
 PATCHES = REPO / "third_party" / "mediasoup-worker" / "patches"

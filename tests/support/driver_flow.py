@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from media_node.mediasoup import (
+from mediasoup_driver import (
     Consumer,
     ConsumerOptions,
     ListenInfo,
@@ -18,6 +18,7 @@ from media_node.mediasoup import (
     WebRtcTransport,
     WebRtcTransportOptions,
 )
+
 from tests.support import ingest
 from tests.support.viewer import Viewer
 

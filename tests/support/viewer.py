@@ -1,7 +1,7 @@
 """A real WebRTC viewer for tests: pymediasoup (mediasoup-client's port) on aiortc.
 
 Signalling is left to the caller through two callbacks, so the same viewer
-drives our driver in-process (issue tests of media_node.mediasoup) or a media
+drives our driver in-process (issue tests of mediasoup_driver) or a media
 node over gRPC.
 """
 
