@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     restart_backoff_s: float = Field(
         default=1.0, ge=0, description="Delay before re-starting a stream its node lost."
     )
+    turn_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated TURN URLs given to viewers (turn:host:3478?transport=udp, "
+        "turns:host:443?transport=tcp); empty: no TURN.",
+    )
+    turn_secret: SecretStr | None = Field(
+        default=None,
+        description="coturn's static-auth-secret (use-auth-secret): signs credentials.",
+    )
+    turn_ttl_s: int = Field(
+        default=3600, ge=60, le=7 * 24 * 3600, description="Lifetime of a TURN credential."
+    )
 
     @field_validator("media_nodes", mode="before")
     @classmethod
@@ -100,6 +112,28 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("turn_urls", mode="before")
+    @classmethod
+    def _split_turn_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _turn_schemes(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("turn:", "turns:", "stun:", "stuns:")):
+                raise ValueError(f"not a TURN/STUN URL: {url!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _turn_needs_secret(self) -> Settings:
+        # TURN without credentials would be an open relay (or refuse every viewer).
+        if any(u.startswith("turn") for u in self.turn_urls) and self.turn_secret is None:
+            raise ValueError("VASMS_TURN_URLS needs VASMS_TURN_SECRET (coturn use-auth-secret)")
+        return self
 
     @field_validator("database_url")
     @classmethod

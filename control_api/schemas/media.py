@@ -76,6 +76,14 @@ class TransportOut(BaseModel):
     dtls_parameters: dict[str, Any]
 
 
+class IceServerOut(BaseModel):
+    """A TURN server for the viewer's peer connection (RTCIceServer), credential short-lived."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
 class ConsumeResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -121,6 +129,9 @@ class ConsumeResponse(BaseModel):
     transport: TransportOut
     connected: bool = Field(description="True when dtls_parameters were given and accepted.")
     paused: bool
+    ice_servers: list[IceServerOut] = Field(
+        default_factory=list, description="TURN servers (RTCIceServer); empty without TURN."
+    )
 
 
 class ConnectRequest(BaseModel):

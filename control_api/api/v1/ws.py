@@ -28,7 +28,7 @@ from control_api.errors import ApiError, invalid_request, not_found
 from control_api.models import Desired, StreamStatus
 from control_api.rtp import can_receive, check_rtp_capabilities, normalise_dtls, restrict_to
 from control_api.services import streams as stream_ops
-from control_api.services import viewers
+from control_api.services import turn, viewers
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ async def create_webrtc_transport(s: V1Session, data: dict[str, Any]) -> dict[st
         kind=done.consumer.kind,
         rtp_parameters=done.rtp_parameters,
     )
-    return t
+    return {**t, "iceServers": turn.ice_servers(s.ctx.settings, s.user.id)}
 
 
 async def connect_webrtc_transport(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:

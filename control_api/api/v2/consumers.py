@@ -14,7 +14,7 @@ from control_api.schemas.media import (
     TransportOut,
 )
 from control_api.services import streams as stream_ops
-from control_api.services import viewers
+from control_api.services import turn, viewers
 
 router = APIRouter(tags=["viewers"])
 
@@ -79,6 +79,7 @@ async def consume(
         ),
         connected=done.connected,
         paused=done.consumer.paused,
+        ice_servers=turn.ice_servers(ctx.settings, user.id),
     )
 
 
