@@ -80,6 +80,7 @@ cluster: setup
 bench: setup
 	$(PY) bench/worker_channel.py
 	$(PY) bench/driver_vs_node.py
+	$(PY) bench/consume_latency.py
 
 clean:
 	rm -rf build $(VENV)

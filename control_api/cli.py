@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 from control_api import logs, migrate
 from control_api.config import get_settings
@@ -32,6 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """How `serve` runs uvicorn (bench/bare_app.py serves its baseline the same way)."""
+    return {
+        "log_config": None,  # our handler (logs.configure) formats uvicorn's lines too
+        "proxy_headers": True,
+        "ws_max_size": 1024 * 1024,  # larger V1 messages get an error answer, not a close
+    }
+
+
 def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
@@ -41,9 +51,7 @@ def serve(host: str | None, port: int | None) -> None:
         factory=True,
         host=host or settings.http_host,
         port=port if port is not None else settings.http_port,
-        log_config=None,  # our handler (logs.configure) formats uvicorn's lines too
-        proxy_headers=True,
-        ws_max_size=1024 * 1024,  # larger V1 messages get an error answer, not a close
+        **uvicorn_options(),
     )
 
 
