@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from control_api.config import Settings
+from control_api.config import InsecureSettings, Settings
 from control_api.db import SessionFactory
 from control_api.errors import ApiError, forbidden, unauthorized
 from control_api.models import Role, User, UserId
@@ -65,6 +65,8 @@ class TokenCodec:
 
     def __init__(self, settings: Settings) -> None:
         if settings.jwt_secret is None:
+            if not settings.dev:
+                raise InsecureSettings("VASMS_JWT_SECRET is not set (VASMS_DEV=true allows it)")
             log.warning(
                 "VASMS_JWT_SECRET is not set: using a random key; tokens die with this "
                 "process and are not accepted by other replicas"

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from control_api import logs, migrate
-from control_api.config import get_settings
+from control_api.config import InsecureSettings, check_secrets, get_settings
 from control_api.errors import ApiError
 from control_api.models import Role
 
@@ -33,26 +33,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def uvicorn_options() -> dict[str, Any]:
-    """How `serve` runs uvicorn (bench/bare_app.py serves its baseline the same way)."""
+def uvicorn_options(trusted_proxies: list[str] | None = None) -> dict[str, Any]:
+    """How `serve` runs uvicorn (bench/bare_app.py serves its baseline the same way).
+
+    X-Forwarded-For names the client only when the peer is a trusted proxy
+    (`VASMS_TRUSTED_PROXIES`); otherwise the peer address is the client.
+    """
+    trusted = ",".join(trusted_proxies or [])
     return {
         "log_config": None,  # our handler (logs.configure) formats uvicorn's lines too
-        "proxy_headers": True,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
         "ws_max_size": 1024 * 1024,  # larger V1 messages get an error answer, not a close
     }
 
 
-def serve(host: str | None, port: int | None) -> None:
+def serve(host: str | None, port: int | None) -> int:
     import uvicorn
 
     settings = get_settings()
+    try:
+        check_secrets(settings)
+    except InsecureSettings as exc:
+        print(f"vasms-control-api: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
         "control_api.main:app_from_env",
         factory=True,
         host=host or settings.http_host,
         port=port if port is not None else settings.http_port,
-        **uvicorn_options(),
+        **uvicorn_options(settings.trusted_proxies),
     )
+    return 0
 
 
 async def _create_user(username: str, password: str, role: Role) -> None:
@@ -76,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_format, settings.log_level)
     command = args.command or "serve"
     if command == "serve":
-        serve(getattr(args, "host", None), getattr(args, "port", None))
-        return 0
+        return serve(getattr(args, "host", None), getattr(args, "port", None))
     if command == "migrate":
         migrate.upgrade_sync(settings.database_url)
         print("database schema is up to date")

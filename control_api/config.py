@@ -7,11 +7,14 @@ instead of surfacing as a 500 later.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
 
 
 def normalise_database_url(url: str) -> str:
@@ -39,10 +42,15 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./var/vasms.db",
         description="SQLAlchemy URL; SQLite file under ./var/ by default, PostgreSQL via asyncpg.",
     )
+    dev: bool = Field(
+        default=False,
+        description="Development mode: weak or missing secrets are accepted with a warning "
+        "(a missing JWT secret becomes a random per-process key). Never in production.",
+    )
     jwt_secret: SecretStr | None = Field(
         default=None,
-        description="HMAC key of access tokens. Must be shared by all replicas; when unset a "
-        "random per-process key is used (tokens die with the process).",
+        description="HMAC key of access tokens, at least 32 bytes, shared by all replicas. "
+        "Required unless VASMS_DEV=true.",
     )
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
@@ -105,8 +113,51 @@ class Settings(BaseSettings):
     turn_ttl_s: int = Field(
         default=3600, ge=60, le=7 * 24 * 3600, description="Lifetime of a TURN credential."
     )
+    # Limits (services/quotas.py, services/throttle.py).
+    max_consumers_per_user: int = Field(
+        default=20,
+        ge=1,
+        description="Open consumers one user may hold (all replicas, from the DB).",
+    )
+    max_transports_per_socket: int = Field(
+        default=8, ge=1, description="Transports one V1 WebSocket may hold at once."
+    )
+    consume_rate_per_user_s: float = Field(
+        default=2.0, gt=0, description="Sustained consumes per second per user (per replica)."
+    )
+    consume_burst_per_user: int = Field(
+        default=30, ge=1, description="Consumes one user may make at once before the rate applies."
+    )
+    login_window_s: float = Field(
+        default=60.0, gt=0, description="Window over which failed logins are counted."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per username from one address per window."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins from one address (any username) per window."
+    )
+    login_max_failures_per_username: int = Field(
+        default=100, ge=1, description="Failed logins of one username (any address) per window."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses/CIDRs of reverse proxies whose X-Forwarded-For names the client "
+        "(login throttle); empty: the peer address is the client.",
+    )
+    token_check_interval_s: float = Field(
+        default=2.0, gt=0, description="How often an open V1 socket re-checks its token's user."
+    )
+    # Database timeouts: an outage answers 503 quickly instead of hanging requests.
+    db_connect_timeout_s: float = Field(default=1.0, gt=0)
+    db_statement_timeout_s: float = Field(default=1.5, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_timeout_s: float = Field(
+        default=1.5, gt=0, description="Wait for a pooled connection before answering 503."
+    )
 
-    @field_validator("media_nodes", mode="before")
+    @field_validator("media_nodes", "trusted_proxies", mode="before")
     @classmethod
     def _split_nodes(cls, value: object) -> object:
         if isinstance(value, str):
@@ -139,6 +190,102 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
+
+
+# Values people paste from examples; compared after lower-casing and dropping
+# everything but letters and digits ("Change-Me" -> "changeme").
+PLACEHOLDERS = frozenset(
+    {
+        "changeme",
+        "changeit",
+        "changemeplease",
+        "secret",
+        "mysecret",
+        "yoursecret",
+        "jwtsecret",
+        "supersecret",
+        "topsecret",
+        "password",
+        "passw0rd",
+        "admin",
+        "adminadmin",
+        "admin123",
+        "adminpassword",
+        "root",
+        "test",
+        "default",
+        "example",
+        "placeholder",
+        "replaceme",
+        "todo",
+        "xxx",
+        "123456",
+        "12345678",
+        "letmein",
+        "qwerty",
+    }
+)
+MIN_JWT_SECRET_BYTES = 32
+MIN_ADMIN_PASSWORD_CHARS = 12
+
+
+def _placeholder(value: str) -> bool:
+    """True for a known placeholder, also repeated or with a marker word inside."""
+    folded = "".join(ch for ch in value.lower() if ch.isalnum())
+    if folded in PLACEHOLDERS or len(set(folded)) < 6:
+        return True
+    if any(word in folded for word in ("changeme", "replaceme", "changeit", "placeholder")):
+        return True
+    return any(
+        len(folded) % len(word) == 0 and folded == word * (len(folded) // len(word))
+        for word in PLACEHOLDERS
+    )
+
+
+def secret_problems(settings: Settings) -> list[str]:
+    """What makes these settings unsafe to serve with (empty: fine).
+
+    A missing JWT secret means each replica signs with its own random key
+    (tokens fail on the others and die with the process); short or
+    placeholder values are guessable.
+    """
+    problems = []
+    if settings.jwt_secret is None:
+        problems.append("VASMS_JWT_SECRET is not set")
+    else:
+        value = settings.jwt_secret.get_secret_value()
+        if _placeholder(value):
+            problems.append("VASMS_JWT_SECRET is a placeholder")
+        elif len(value.encode()) < MIN_JWT_SECRET_BYTES:
+            problems.append(f"VASMS_JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
+    if settings.admin_password is not None:
+        value = settings.admin_password.get_secret_value()
+        if _placeholder(value):
+            problems.append("VASMS_ADMIN_PASSWORD is a placeholder")
+        elif len(value) < MIN_ADMIN_PASSWORD_CHARS:
+            problems.append(
+                f"VASMS_ADMIN_PASSWORD is shorter than {MIN_ADMIN_PASSWORD_CHARS} characters"
+            )
+    return problems
+
+
+class InsecureSettings(ValueError):
+    """Raised at start when secrets are missing or weak and VASMS_DEV is not true."""
+
+
+def check_secrets(settings: Settings) -> None:
+    """Refuses weak secrets unless in development mode (then they only warn)."""
+    problems = secret_problems(settings)
+    if not problems:
+        return
+    if settings.dev:
+        log.warning("VASMS_DEV=true, serving despite: %s", "; ".join(problems))
+        return
+    raise InsecureSettings(
+        "refusing to start: "
+        + "; ".join(problems)
+        + " (generate one with `openssl rand -base64 48`; VASMS_DEV=true allows weak secrets)"
+    )
 
 
 @lru_cache

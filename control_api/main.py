@@ -22,7 +22,7 @@ from control_api.api import health, web
 from control_api.api import v2 as api_v2
 from control_api.api.v1 import ws as api_v1
 from control_api.auth import TokenCodec, ensure_first_admin
-from control_api.config import Settings, get_settings
+from control_api.config import InsecureSettings, Settings, check_secrets, get_settings
 from control_api.context import AppContext
 from control_api.db import create_engine, make_session_factory
 from control_api.metrics import ApiMetrics
@@ -169,4 +169,8 @@ def app_from_env() -> FastAPI:
     """`uvicorn control_api.main:app_from_env --factory`."""
     settings = get_settings()
     logs.configure(settings.log_format, settings.log_level)
+    try:
+        check_secrets(settings)
+    except InsecureSettings as exc:
+        raise SystemExit(f"vasms-control-api: {exc}") from None
     return create_app(settings)

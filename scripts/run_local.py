@@ -39,7 +39,8 @@ def _local_secrets() -> dict[str, str]:
         "VASMS_NODE_TOKEN": secrets.token_hex(16),
         "VASMS_JWT_SECRET": secrets.token_hex(32),
         "VASMS_ADMIN_USERNAME": "admin",
-        "VASMS_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+        # Strong by construction: the API refuses short or placeholder secrets.
+        "VASMS_ADMIN_PASSWORD": secrets.token_urlsafe(18),
     }
     for key, value in defaults.items():
         saved.setdefault(key, value)

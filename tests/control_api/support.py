@@ -27,7 +27,10 @@ from protos import media_node_pb2_grpc as pb_grpc
 
 REPO = Path(__file__).resolve().parents[2]
 PG_ADMIN_DSN = os.environ.get("VASMS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-ADMIN = ("admin", "admin-password")
+# Strong secrets, as the API demands outside VASMS_DEV; one per test run, so
+# every replica a test starts shares them.
+ADMIN = ("admin", "adm-" + secrets.token_urlsafe(12))
+JWT_SECRET = secrets.token_urlsafe(48)
 
 
 def free_port() -> int:
@@ -62,7 +65,7 @@ async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
 def make_settings(db_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": db_url,
-        "jwt_secret": "test-secret-" + "x" * 40,
+        "jwt_secret": JWT_SECRET,
         "admin_username": ADMIN[0],
         "admin_password": ADMIN[1],
         "media_nodes": [],
