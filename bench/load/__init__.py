@@ -1,0 +1,1 @@
+"""Load generator: many real WebRTC receivers attached through the REST API (see README.md)."""

@@ -1,0 +1,3 @@
+module vasms/loadrecv
+
+go 1.19
