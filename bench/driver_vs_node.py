@@ -3,9 +3,12 @@
 Operation: create a WebRtcTransport + consume an existing VP8 producer with a
 real viewer's capabilities (pymediasoup/aiortc) + close the transport; 500 of
 them sequentially and 50-way concurrent, both drivers in the same run. Prints
-ops/s and the ratio Python / Node (goal: >= 1.0 in both).
+ops/s and the ratio Python / Node (goal: >= 1.5 in both). Then the router-level
+figures of bench/router_rates.py: create_router + close rate and WORKER_DUMP rate with
+3,000 routers, both drivers in the same run.
 
     .venv/bin/python bench/driver_vs_node.py [--operations 500] [--concurrency 50]
+        [--router-ops 2000] [--routers 3000] [--dumps 200]
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from mediasoup_driver import (  # noqa: E402
     WorkerSettings,
 )
 
+from bench import router_rates  # noqa: E402
 from bench.paths import node_lib  # noqa: E402
 from tests.support.ingest import ROUTER_MEDIA_CODECS, producer_rtp_parameters  # noqa: E402
 from tests.support.viewer import Viewer  # noqa: E402
@@ -113,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--operations", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=50)
+    router_rates.add_arguments(parser)
     args = parser.parse_args()
     config = {
         "operations": args.operations,
@@ -136,6 +141,9 @@ def main() -> None:
     ):
         print(f"{label:<26}{python[key]:>10.1f}{node[key]:>10.1f}{python[key] / node[key]:>13.2f}x")
     print(f"{'worker CPU ms (total)':<26}{python['worker_cpu_ms']:>10}{node['worker_cpu_ms']:>10}")
+    router_rates.measure_and_print(
+        router_rates.config_from(args.router_ops, args.routers, args.dumps)
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """WORKER_DUMP round trips over the worker channel: our Python driver vs mediasoup's Node library.
 
 Both drive the same worker binary in the same run; the figure that matters is
-the ratio (Python / Node), which is robust to how busy the machine is.
+the ratio (Python / Node), which is robust to how busy the machine is. Then the
+router-level figures of bench/router_rates.py (create_router + close, WORKER_DUMP with
+3,000 routers).
 
     .venv/bin/python bench/worker_channel.py [--requests 5000] [--concurrency 100]
+        [--router-ops 2000] [--routers 3000] [--dumps 200]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from mediasoup_driver import Worker, WorkerSettings  # noqa: E402
 
+from bench import router_rates  # noqa: E402
 from bench.paths import node_lib  # noqa: E402
 
 
@@ -86,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=100)
+    router_rates.add_arguments(parser)
     args = parser.parse_args()
 
     node = node_run(args.requests, args.concurrency)
@@ -102,6 +107,9 @@ def main() -> None:
     for label, key in rows:
         ratio = python[key] / node[key]
         print(f"{label:<22}{python[key]:>12.3f}{node[key]:>12.3f}{ratio:>13.2f}x")
+    router_rates.measure_and_print(
+        router_rates.config_from(args.router_ops, args.routers, args.dumps)
+    )
 
 
 if __name__ == "__main__":
