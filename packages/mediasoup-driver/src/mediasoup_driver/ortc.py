@@ -28,6 +28,7 @@ one still lacks an optional list or dict, it reads as its normalized default.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 import secrets
@@ -53,6 +54,7 @@ from .rtp_parameters import (
     RtpCodecParameters,
     RtpEncodingMapping,
     RtpEncodingParameters,
+    RtpHeaderExtension,
     RtpHeaderExtensionParameters,
     RtpMapping,
     RtpParameters,
@@ -493,8 +495,7 @@ def generate_router_rtp_capabilities(
         media_codecs = []
     if not isinstance(media_codecs, list):
         raise TypeError("media_codecs must be a list")
-    supported = supported_rtp_capabilities()
-    validate_and_normalize_rtp_capabilities(supported)
+    supported = _normalized_catalogue()
     free_payload_types = list(DYNAMIC_PAYLOAD_TYPES)
     codecs: list[RtpCodecCapability] = []
 
@@ -516,7 +517,24 @@ def generate_router_rtp_capabilities(
         if codec["kind"] == "video":
             codecs.append(_rtx_capability(codec, _take_dynamic_payload_type(free_payload_types)))
 
-    return {"codecs": codecs, "headerExtensions": supported["headerExtensions"]}
+    # The catalogue's header extensions are flat dicts: a shallow copy of each is a full copy.
+    header_extensions = [
+        cast(RtpHeaderExtension, dict(ext)) for ext in supported["headerExtensions"]
+    ]
+    return {"codecs": codecs, "headerExtensions": header_extensions}
+
+
+@functools.cache
+def _normalized_catalogue() -> RtpCapabilities:
+    """The supported capabilities, validated and normalized once per process.
+
+    Shared and never modified: generate_router_rtp_capabilities copies what it
+    takes from it (mediasoup deep-copies and re-validates the whole catalogue
+    per router, which cost most of a router's creation time here).
+    """
+    catalogue = supported_rtp_capabilities()
+    validate_and_normalize_rtp_capabilities(catalogue)
+    return catalogue
 
 
 def _router_codec(

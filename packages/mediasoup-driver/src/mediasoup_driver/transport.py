@@ -239,7 +239,7 @@ class Transport:
             return
         self._mark_closed("closed")
         try:
-            await self._channel.send(self.router._close_transport_request(self.id))
+            await self.router._close_transport_request(self.id)
         except MediasoupError as error:
             _log.debug("closing transport %s: %s", self.id, error)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 import flatbuffers
 
 from . import fbs_reader as fr
-from .channel import Channel, RequestTemplate, locate_once
+from .channel import Channel
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
@@ -46,7 +46,7 @@ from .transport import (
     write_base_options,
     write_listen_info,
 )
-from .wire import body_as, body_position
+from .wire import RequestTemplate, Sentinels, body_as, body_position
 
 if TYPE_CHECKING:
     from .router import Router
@@ -189,25 +189,19 @@ def _read_dtls_parameters(buf: bytes, table: int) -> DtlsParameters:
     return {"role": DTLS_ROLES[fr.read_u8(buf, table, 1)], "fingerprints": fingerprints}
 
 
-class _CreateTemplate:
-    """A router's create-transport request for one options value; the id is patched."""
-
-    __slots__ = ("id_at", "request")
-
-    def __init__(self, channel: Channel, router_id: str, options: WebRtcTransportOptions) -> None:
-        sentinel = str(uuid.uuid4())
-        self.request: RequestTemplate = channel.template(
-            Method.ROUTER_CREATE_WEBRTCTRANSPORT,
-            router_id,
-            RequestBody.Router_CreateWebRtcTransportRequest,
-            lambda b: _write_create_request(b, sentinel, options),
-        )
-        self.id_at = locate_once(self.request.frame, sentinel.encode())
-
-    def frame_for(self, transport_id: str) -> RequestTemplate:
-        frame = bytearray(self.request.frame)
-        frame[self.id_at : self.id_at + len(transport_id)] = transport_id.encode()
-        return self.request._replace(frame=bytes(frame))
+def _create_template(channel: Channel, options: WebRtcTransportOptions) -> RequestTemplate:
+    """ROUTER_CREATE_WEBRTCTRANSPORT for one options value: every viewer's transport
+    looks the same, so the request is serialised once per channel and options, with
+    the router and transport ids patched per send."""
+    sentinels = Sentinels()
+    transport_id = sentinels.uuid("transport_id")
+    return channel.template(
+        Method.ROUTER_CREATE_WEBRTCTRANSPORT,
+        sentinels.uuid("router_id"),
+        RequestBody.Router_CreateWebRtcTransportRequest,
+        lambda b: _write_create_request(b, transport_id, options),
+        sentinels=sentinels,
+    )
 
 
 class WebRtcTransport(Transport):
@@ -241,14 +235,14 @@ class WebRtcTransport(Transport):
     ) -> WebRtcTransport:
         if not options.listen_infos:
             raise TypeError("listen_infos: at least one ListenInfo is required")
-        # Serialised once per (router, options): every viewer's transport looks the same.
-        template = router._create_templates.get(options)
-        if template is None:
-            template = _CreateTemplate(channel, router.id, options)
-            router._create_templates[options] = template
+        template = channel.template_for(
+            ("webrtc_create", options), lambda: _create_template(channel, options)
+        )
         transport_id = TransportId(str(uuid.uuid4()))
         transport = cls(transport_id, router, channel, options.app_data)
-        response = await transport._created_by(channel.send(template.frame_for(transport_id)))
+        response = await transport._created_by(
+            channel.send(template, {"router_id": router.id, "transport_id": transport_id})
+        )
         transport._load(*body_position(response))
         return transport
 

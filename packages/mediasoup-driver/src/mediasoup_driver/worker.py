@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import flatbuffers
 
+from . import fbs_reader as fr
 from .channel import DEFAULT_REQUEST_TIMEOUT, Channel
 from .errors import (
     WorkerClosedError,
@@ -32,11 +33,9 @@ from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Worker import CreateRouterRequest as create_router_fbs
 from .fbs.FBS.Worker import UpdateSettingsRequest as update_settings_fbs
-from .fbs.FBS.Worker.DumpResponse import DumpResponse
-from .fbs.FBS.Worker.ResourceUsageResponse import ResourceUsageResponse
 from .process import WorkerExit, WorkerProcess
 from .router import Router, RouterId, RouterOptions, new_router_id, router_capabilities
-from .wire import body_as, strings
+from .wire import body_position
 
 MEDIASOUP_VERSION = "3.27.1"
 """The worker release this driver speaks to (sent as MEDIASOUP_VERSION; exit 41 without it)."""
@@ -150,6 +149,23 @@ class WorkerResourceUsage:
     ru_nsignals: int
     ru_nvcsw: int
     ru_nivcsw: int
+
+
+def read_worker_dump(buf: bytes, dump: int) -> WorkerDump:
+    """Worker.DumpResponse: pid 0, web_rtc_server_ids 1, router_ids 2,
+    channel_message_handlers 3 (channel_request_handlers 0, channel_notification_handlers 1).
+
+    Read with direct struct reads: with thousands of routers a dump holds
+    thousands of strings, and the generated readers cost microseconds each.
+    """
+    handlers = fr.read_table(buf, dump, 3)
+    return WorkerDump(
+        pid=fr.read_u32(buf, dump, 0),
+        router_ids=fr.read_strings(buf, dump, 2),
+        web_rtc_server_ids=fr.read_strings(buf, dump, 1),
+        channel_request_handlers=fr.read_strings(buf, handlers, 0) if handlers else [],
+        channel_notification_handlers=fr.read_strings(buf, handlers, 1) if handlers else [],
+    )
 
 
 class Worker:
@@ -271,42 +287,14 @@ class Worker:
 
     async def dump(self) -> WorkerDump:
         self._check_open()
-        body = body_as(await self._channel.request(Method.WORKER_DUMP), DumpResponse)
-        handlers = body.ChannelMessageHandlers()
-        return WorkerDump(
-            pid=body.Pid(),
-            router_ids=strings(body.RouterIdsLength(), body.RouterIds),
-            web_rtc_server_ids=strings(body.WebRtcServerIdsLength(), body.WebRtcServerIds),
-            channel_request_handlers=strings(
-                handlers.ChannelRequestHandlersLength(), handlers.ChannelRequestHandlers
-            ),
-            channel_notification_handlers=strings(
-                handlers.ChannelNotificationHandlersLength(),
-                handlers.ChannelNotificationHandlers,
-            ),
-        )
+        return read_worker_dump(*body_position(await self._channel.request(Method.WORKER_DUMP)))
 
     async def get_resource_usage(self) -> WorkerResourceUsage:
         self._check_open()
         response = await self._channel.request(Method.WORKER_GET_RESOURCE_USAGE)
-        body = body_as(response, ResourceUsageResponse)
+        buf, body = body_position(response)
         return WorkerResourceUsage(
-            ru_utime=body.RuUtime(),
-            ru_stime=body.RuStime(),
-            ru_maxrss=body.RuMaxrss(),
-            ru_ixrss=body.RuIxrss(),
-            ru_idrss=body.RuIdrss(),
-            ru_isrss=body.RuIsrss(),
-            ru_minflt=body.RuMinflt(),
-            ru_majflt=body.RuMajflt(),
-            ru_nswap=body.RuNswap(),
-            ru_inblock=body.RuInblock(),
-            ru_oublock=body.RuOublock(),
-            ru_msgsnd=body.RuMsgsnd(),
-            ru_msgrcv=body.RuMsgrcv(),
-            ru_nsignals=body.RuNsignals(),
-            ru_nvcsw=body.RuNvcsw(),
-            ru_nivcsw=body.RuNivcsw(),
+            *(fr.read_u64(buf, body, slot) for slot in range(len(WorkerResourceUsage.__slots__)))
         )
 
     async def update_settings(

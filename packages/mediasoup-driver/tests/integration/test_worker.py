@@ -71,7 +71,11 @@ async def test_request_to_unknown_handler_is_not_found(worker: Worker) -> None:
     assert "ROUTER_DUMP" in str(info.value)
 
 
-async def test_ten_thousand_concurrent_requests_get_their_own_answers(worker: Worker) -> None:
+async def test_ten_thousand_concurrent_requests_get_their_own_answers() -> None:
+    # Behaviour only: every answer reaches its own caller. The request timeout is
+    # set far beyond any machine's speed, so a loaded machine is slow, not wrong.
+    worker = await Worker.start(WorkerSettings(log_level="warn", request_timeout=600.0))
+
     async def router_cycle() -> int:
         router = await worker.create_router()
         dump = await router.dump()
@@ -92,11 +96,14 @@ async def test_ten_thousand_concurrent_requests_get_their_own_answers(worker: Wo
     tasks = [router_cycle() for _ in range(3000)]
     tasks += [worker_dump() for _ in range(500)]
     tasks += [resource_usage() for _ in range(500)]
-    counts = await asyncio.gather(*tasks)
-    assert sum(counts) == 10_000
-    assert worker.channel.pending_count == 0
-    assert (await worker.dump()).router_ids == []
-    assert worker.routers == {}
+    try:
+        counts = await asyncio.gather(*tasks)
+        assert sum(counts) == 10_000
+        assert worker.channel.pending_count == 0
+        assert (await worker.dump()).router_ids == []
+        assert worker.routers == {}
+    finally:
+        await worker.close()
 
 
 async def test_sigkill_fails_pending_requests_and_fires_died() -> None:
