@@ -15,7 +15,7 @@ DRIVER_TEST_ENV := MEDIASOUP_WORKER_BIN=$(abspath build/worker/mediasoup-worker)
 	MEDIASOUP_PACKAGE_DIR=$(abspath build/mediasoup-package) \
 	MEDIASOUP_TEST_WORK=$(abspath build/driver-tests)
 
-.PHONY: setup apt venv worker web codegen proto test lint unit conformance run cluster bench clean
+.PHONY: setup apt venv worker web codegen proto test lint unit conformance run cluster certs bench clean
 
 setup: apt venv worker web
 
@@ -73,9 +73,15 @@ run: setup
 	$(PY) scripts/run_local.py
 
 # A cluster on this machine: PostgreSQL-backed control API x2 (8080, 8081) and media
-# nodes x3, using the PostgreSQL server at 127.0.0.1:5432 (database vasms_cluster).
-cluster: setup
+# nodes x3, using the PostgreSQL server at 127.0.0.1:5432 (database vasms_cluster),
+# node gRPC over mutual TLS with the certificates of `make certs`.
+cluster: setup certs
 	$(PY) scripts/cluster.py
+
+# A development CA plus node and client certificates for node gRPC mTLS, in var/certs/
+# (ca.pem, node.pem, node-key.pem, client.pem, client-key.pem); existing ones are kept.
+certs: venv
+	$(PY) scripts/certs.py
 
 bench: setup
 	$(PY) bench/worker_channel.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -59,6 +60,22 @@ class Settings(BaseSettings):
     )
     node_token: SecretStr | None = Field(
         default=None, description="Shared secret sent as bearer metadata on every node call."
+    )
+    node_token_file: Path | None = Field(
+        default=None, description="A file holding the node token instead (LoadCredential=)."
+    )
+    node_tls_ca: Path | None = Field(
+        default=None, description="PEM CA that signed the nodes' certificates; TLS to nodes."
+    )
+    node_tls_client_cert: Path | None = Field(
+        default=None, description="PEM client certificate presented to nodes (mTLS)."
+    )
+    node_tls_client_key: Path | None = Field(default=None, description="Its private key.")
+    cluster_id: str | None = Field(
+        default=None,
+        description="The cluster this replica belongs to, presented to every node (nodes "
+        "obey one cluster). Unset: derived from the database URL, so replicas sharing a "
+        "database agree and a control API on another database is another cluster.",
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
@@ -190,6 +207,28 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def _node_security(self) -> Settings:
+        if self.node_token and self.node_token_file:
+            raise ValueError("set VASMS_NODE_TOKEN or VASMS_NODE_TOKEN_FILE, not both")
+        if self.node_token_file is not None:
+            try:
+                token = self.node_token_file.read_text().strip()
+            except OSError as error:
+                raise ValueError(
+                    f"VASMS_NODE_TOKEN_FILE: cannot read {self.node_token_file} ({error.strerror})"
+                ) from None
+            if not token:
+                raise ValueError(f"VASMS_NODE_TOKEN_FILE: {self.node_token_file} is empty")
+            self.node_token = SecretStr(token)
+        if bool(self.node_tls_client_cert) != bool(self.node_tls_client_key):
+            raise ValueError("VASMS_NODE_TLS_CLIENT_CERT and VASMS_NODE_TLS_CLIENT_KEY go together")
+        for name in ("node_tls_ca", "node_tls_client_cert", "node_tls_client_key"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"VASMS_{name.upper()}: no such file {path}")
+        return self
 
 
 # Values people paste from examples; compared after lower-casing and dropping

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlmodel import col, func, select
 
-from control_api import errors, logs, migrate, node_sync
+from control_api import errors, logs, migrate, node_security, node_sync
 from control_api.api import health, web
 from control_api.api import v2 as api_v2
 from control_api.api.v1 import ws as api_v1
@@ -118,7 +118,14 @@ def create_app(settings: Settings | None = None, *, sync: bool = True) -> FastAP
         sessions = make_session_factory(engine)
         metrics = ApiMetrics()
         token = settings.node_token.get_secret_value() if settings.node_token else None
-        nodes = NodePool(settings.media_nodes, token, settings.grpc_timeout_s, metrics)
+        nodes = NodePool(
+            settings.media_nodes,
+            token,
+            settings.grpc_timeout_s,
+            metrics,
+            credentials=node_security.channel_credentials(settings),
+            cluster_id=node_security.cluster_id(settings),
+        )
         ctx = AppContext(
             settings=settings,
             engine=engine,

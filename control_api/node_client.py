@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from control_api.errors import ApiError
 from control_api.metrics import ApiMetrics
 from control_api.models import ConsumerState, NodeId, StreamStatus
+from control_api.node_security import CLUSTER_METADATA
 from protos import media_node_pb2 as pb
 from protos.media_node_pb2_grpc import MediaNodeStub
 
@@ -132,14 +133,24 @@ class NodePool:
         token: str | None,
         timeout_s: float,
         metrics: ApiMetrics | None = None,
+        *,
+        credentials: grpc.ChannelCredentials | None = None,
+        cluster_id: str | None = None,
     ) -> None:
+        """`credentials`: TLS to the nodes (plaintext when None); `cluster_id` goes with
+        every call so nodes of another cluster refuse this replica (node_security.py)."""
         self.handles: list[NodeHandle] = []
         for address in addresses:
-            channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+            channel = (
+                grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+                if credentials is None
+                else grpc.aio.secure_channel(address, credentials, options=CHANNEL_OPTIONS)
+            )
             self.handles.append(NodeHandle(address, channel, MediaNodeStub(channel)))
-        self.metadata: tuple[tuple[str, str], ...] = (
-            (("authorization", f"Bearer {token}"),) if token else ()
-        )
+        metadata = [("authorization", f"Bearer {token}")] if token else []
+        if cluster_id:
+            metadata.append((CLUSTER_METADATA, cluster_id))
+        self.metadata: tuple[tuple[str, str], ...] = tuple(metadata)
         self.timeout_s = timeout_s
         self.metrics = metrics
 

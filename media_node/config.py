@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -27,7 +28,23 @@ class NodeSettings(BaseSettings):
     node_id: str = Field(default_factory=socket.gethostname)
     node_grpc_listen: str = "127.0.0.1:50051"
     node_token: str | None = None
-    """Shared secret the control plane sends as `authorization: Bearer <token>`."""
+    """Shared secret the control plane sends as `authorization: Bearer <token>` (env only:
+    never a command-line flag, where `ps` would show it)."""
+    node_token_file: Path | None = None
+    """A file holding the token instead (systemd `LoadCredential=`, a Kubernetes secret
+    volume); surrounding whitespace is ignored."""
+    node_tls_cert: Path | None = None
+    """PEM certificate chain of the node's gRPC server; with `node_tls_key`, TLS is on."""
+    node_tls_key: Path | None = None
+    node_tls_client_ca: Path | None = None
+    """PEM CA bundle: when set, callers must present a client certificate it signed (mTLS)."""
+    node_insecure: bool = False
+    """Allow plaintext gRPC on a non-loopback address (a private network you trust)."""
+    node_cluster_id: str | None = None
+    """The only control-plane cluster allowed to drive this node; when unset the first
+    cluster that calls claims it (kept in `node_state_file` across restarts)."""
+    node_state_file: Path | None = None
+    """Where the claimed cluster id is kept (JSON); unset: kept in memory only."""
     node_auth_disabled: bool = False
     """Accept calls without a token. Local development only; must be asked for explicitly."""
     rtc_listen_ip: str = "127.0.0.1"
@@ -59,9 +76,53 @@ class NodeSettings(BaseSettings):
             raise ValueError("rtc_min_port must not exceed rtc_max_port")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
+        if self.node_token and self.node_token_file:
+            raise ValueError("set VASMS_NODE_TOKEN or VASMS_NODE_TOKEN_FILE, not both")
+        if self.node_token_file is not None:
+            self.node_token = read_secret_file(self.node_token_file, "VASMS_NODE_TOKEN_FILE")
+        if bool(self.node_tls_cert) != bool(self.node_tls_key):
+            raise ValueError("VASMS_NODE_TLS_CERT and VASMS_NODE_TLS_KEY go together")
+        if self.node_tls_client_ca and not self.node_tls_cert:
+            raise ValueError("VASMS_NODE_TLS_CLIENT_CA needs VASMS_NODE_TLS_CERT/KEY (TLS on)")
+        for name in ("node_tls_cert", "node_tls_key", "node_tls_client_ca"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"VASMS_{name.upper()}: no such file {path}")
+        if not self.tls and not self.node_insecure and not is_loopback(self.node_grpc_listen):
+            raise ValueError(
+                f"refusing plaintext gRPC on {self.node_grpc_listen}: set VASMS_NODE_TLS_CERT, "
+                "VASMS_NODE_TLS_KEY and VASMS_NODE_TLS_CLIENT_CA (make certs), or "
+                "VASMS_NODE_INSECURE=true on a network you trust"
+            )
         if not self.node_token and not self.node_auth_disabled:
             raise ValueError(
-                "set VASMS_NODE_TOKEN (shared secret with the control plane), or "
-                "VASMS_NODE_AUTH_DISABLED=true for local development"
+                "set VASMS_NODE_TOKEN or VASMS_NODE_TOKEN_FILE (shared secret with the control "
+                "plane), or VASMS_NODE_AUTH_DISABLED=true for local development"
             )
         return self
+
+    @property
+    def tls(self) -> bool:
+        return self.node_tls_cert is not None and self.node_tls_key is not None
+
+
+def is_loopback(listen: str) -> bool:
+    """`127.0.0.1:50051`, `localhost:0`, `[::1]:50051` are loopback; `0.0.0.0:…` is not."""
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: may resolve anywhere
+
+
+def read_secret_file(path: Path, setting: str) -> str:
+    """The secret in `path`, stripped; a clear error when it is missing or empty."""
+    try:
+        value = path.read_text().strip()
+    except OSError as error:
+        raise ValueError(f"{setting}: cannot read {path} ({error.strerror})") from None
+    if not value:
+        raise ValueError(f"{setting}: {path} is empty")
+    return value

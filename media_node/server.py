@@ -5,17 +5,20 @@ load balancers and Kubernetes probes can check it without credentials) and
 reflection (so operators can use grpcurl). SIGTERM drains: new work is refused,
 viewers may finish until the drain deadline, then the process exits 0.
 SIGINT stops at once.
+
+The listener is TLS (mTLS with a client CA) when configured; plaintext only on
+loopback unless `VASMS_NODE_INSECURE=true`. The node token comes from the
+environment or a file, never from the command line (`ps` shows argv to
+every user of the host).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -23,7 +26,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import ValidationError
 
+from media_node import tls
+from media_node.cluster import Membership
 from media_node.config import NodeSettings
+from media_node.interceptors import AccessInterceptor
 from media_node.metrics import MetricsServer
 from media_node.node import MediaNode
 from media_node.service import Servicer
@@ -32,60 +38,24 @@ from protos import media_node_pb2_grpc as pb_grpc
 
 _log = logging.getLogger("media_node")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MediaNode"].full_name
-_UNAUTHENTICATED_OK = ("/grpc.health.v1.Health/",)
 
 
-class TokenAuthInterceptor(grpc.aio.ServerInterceptor):
-    """Requires `authorization: Bearer <token>` on every call but health checks."""
-
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or details.method.startswith(_UNAUTHENTICATED_OK):
-            return handler
-        given = dict(details.invocation_metadata or ()).get("authorization", "")
-        if hmac.compare_digest(str(given).encode(), self._expected):
-            return handler
-        return _denying(handler)
-
-
-def _denying(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    async def deny(_request: Any, context: grpc.aio.ServicerContext) -> None:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong node token")
-
-    async def deny_stream(_request: Any, context: grpc.aio.ServicerContext) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong node token")
-        yield  # pragma: no cover (makes this an async generator)
-
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(deny_stream, **kwargs)
-    return grpc.unary_unary_rpc_method_handler(deny, **kwargs)
-
-
-async def serve(settings: NodeSettings) -> int:
+async def serve(settings: NodeSettings, membership: Membership) -> int:
     node = MediaNode(settings)
     await node.start()
-    interceptors = (
-        [] if settings.node_auth_disabled else [TokenAuthInterceptor(settings.node_token or "")]
-    )
-    server = grpc.aio.server(interceptors=interceptors)
+    token = None if settings.node_auth_disabled else settings.node_token or ""
+    server = grpc.aio.server(interceptors=[AccessInterceptor(token, membership)])
     pb_grpc.add_MediaNodeServicer_to_server(Servicer(node), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
-    port = server.add_insecure_port(settings.node_grpc_listen)
+    credentials = tls.server_credentials(settings)
+    if credentials is None:
+        port = server.add_insecure_port(settings.node_grpc_listen)
+    else:
+        port = server.add_secure_port(settings.node_grpc_listen, credentials)
     await server.start()
     metrics = None
     if settings.node_metrics_listen:
@@ -101,7 +71,9 @@ async def serve(settings: NodeSettings) -> int:
     host = settings.node_grpc_listen.rsplit(":", 1)[0]
     print(
         f"media node {settings.node_id} listening on {host}:{port} "
-        f"({settings.workers} workers, auth {'off' if settings.node_auth_disabled else 'on'})",
+        f"({settings.workers} workers, {tls.describe(settings)}, "
+        f"token {'off' if settings.node_auth_disabled else 'on'}, "
+        f"cluster {membership.cluster_id or 'unclaimed'})",
         flush=True,
     )
 
@@ -126,6 +98,7 @@ async def serve(settings: NodeSettings) -> int:
         await metrics.stop()
     await server.stop(grace=2.0)
     await node.close()
+    await membership.saved()
     return 0
 
 
@@ -135,7 +108,6 @@ def _parse_args(argv: list[str] | None) -> dict[str, Any]:
     )
     parser.add_argument("--listen", dest="node_grpc_listen")
     parser.add_argument("--node-id", dest="node_id")
-    parser.add_argument("--token", dest="node_token")
     parser.add_argument(
         "--no-auth",
         dest="node_auth_disabled",
@@ -162,11 +134,16 @@ def main(argv: list[str] | None = None) -> None:
     overrides = _parse_args(argv)
     try:
         settings = NodeSettings(**overrides)
+        membership = Membership(settings.node_cluster_id, settings.node_state_file)
     except ValidationError as error:
         for problem in error.errors():
-            print(f"vasms-media-node: {problem['msg']}", file=sys.stderr)
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            print(f"vasms-media-node: {message}", file=sys.stderr)
         raise SystemExit(2) from None
-    raise SystemExit(asyncio.run(serve(settings)))
+    except ValueError as error:
+        print(f"vasms-media-node: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise SystemExit(asyncio.run(serve(settings, membership)))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ failover can be tried by killing a node. Uses the PostgreSQL server at
 `VASMS_CLUSTER_PG` (default postgresql://postgres@127.0.0.1:5432/postgres) and
 a database of its own (`VASMS_CLUSTER_DB`, default `vasms_cluster`), created
 if missing; starts nothing when PostgreSQL cannot be reached. Secrets come from
-var/local.env like `make run`. Ctrl-C / SIGTERM stops everything.
+var/local.env like `make run`. Node gRPC runs over mutual TLS with the
+certificates `make certs` wrote to var/certs/ (made here if missing). Ctrl-C /
+SIGTERM stops everything.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +34,21 @@ API_PORT = int(os.environ.get("VASMS_CLUSTER_API_PORT", "8080"))  # replicas: th
 NODE_PORT = int(os.environ.get("VASMS_CLUSTER_NODE_PORT", "50061"))  # nodes: this, +1, +2
 RTC_BASE = int(os.environ.get("VASMS_CLUSTER_RTC_BASE", "41000"))  # node i: base + 1000*i
 APIS, NODES = 2, 3
+CERTS = Path(__file__).resolve().parents[1] / "var" / "certs"
+
+
+def tls_env() -> dict[str, str]:
+    """mTLS settings of nodes and replicas from var/certs/ (`make certs` when missing)."""
+    if not (CERTS / "client-key.pem").exists():
+        subprocess.run([sys.executable, str(Path(__file__).with_name("certs.py"))], check=True)
+    return {
+        "VASMS_NODE_TLS_CERT": str(CERTS / "node.pem"),
+        "VASMS_NODE_TLS_KEY": str(CERTS / "node-key.pem"),
+        "VASMS_NODE_TLS_CLIENT_CA": str(CERTS / "ca.pem"),
+        "VASMS_NODE_TLS_CA": str(CERTS / "ca.pem"),
+        "VASMS_NODE_TLS_CLIENT_CERT": str(CERTS / "client.pem"),
+        "VASMS_NODE_TLS_CLIENT_KEY": str(CERTS / "client-key.pem"),
+    }
 
 
 async def ensure_database() -> str:
@@ -89,6 +107,7 @@ async def main() -> int:
     env = dict(
         os.environ,
         **_local_secrets(),
+        **tls_env(),
         VASMS_DATABASE_URL=db_url,
         VASMS_MEDIA_NODES=nodes,
         VASMS_HTTP_HOST=HOST,
@@ -115,8 +134,11 @@ async def main() -> int:
         print(
             "\n  VAS-MS cluster is running.\n"
             + "".join(f"  control API {i + 1}: {b}/  docs {b}/docs\n" for i, b in enumerate(bases))
-            + "".join(f"  media node node-{i + 1}: {HOST}:{NODE_PORT + i}\n" for i in range(NODES))
-            + f"  database: {DB_NAME} on {PG_DSN.rsplit('/', 1)[0]}\n"
+            + "".join(
+                f"  media node node-{i + 1}: {HOST}:{NODE_PORT + i} (mTLS)\n" for i in range(NODES)
+            )
+            + f"  certificates: {CERTS} (grpcurl -cacert ca.pem -cert client.pem "
+            "-key client-key.pem)\n" + f"  database: {DB_NAME} on {PG_DSN.rsplit('/', 1)[0]}\n"
             f"  Sign in as {env['VASMS_ADMIN_USERNAME']} / {env['VASMS_ADMIN_PASSWORD']}\n"
             "  Ctrl-C stops everything.\n",
             flush=True,

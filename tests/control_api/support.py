@@ -151,6 +151,7 @@ class Node:
     node_id: str
     log_path: Path
     channel: grpc.aio.Channel | None = None
+    credentials: grpc.ChannelCredentials | None = None  # TLS (tests/support/certs.py)
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -159,7 +160,11 @@ class Node:
     @property
     def stub(self) -> pb_grpc.MediaNodeStub:
         if self.channel is None:
-            self.channel = grpc.aio.insecure_channel(self.address)
+            self.channel = (
+                grpc.aio.insecure_channel(self.address)
+                if self.credentials is None
+                else grpc.aio.secure_channel(self.address, self.credentials)
+            )
         return pb_grpc.MediaNodeStub(self.channel)
 
     async def call(self, method: str, request: Any) -> Any:
@@ -195,6 +200,7 @@ async def start_node(
     address: str | None = None,
     node_id: str | None = None,
     token: str | None = None,
+    credentials: grpc.ChannelCredentials | None = None,
     **env: str,
 ) -> Node:
     """Starts the daemon (on a free port unless given); returns once GetLoad answers."""
@@ -214,7 +220,7 @@ async def start_node(
         process = await asyncio.create_subprocess_exec(
             *node_binary(), stdout=out, stderr=asyncio.subprocess.STDOUT, env=environment, cwd=REPO
         )
-    node = Node(process, address, token, node_id, log_path)
+    node = Node(process, address, token, node_id, log_path, credentials=credentials)
     async with asyncio.timeout(45):
         while True:
             if process.returncode is not None:

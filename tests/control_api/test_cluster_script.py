@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.control_api.conftest import _postgres_available
-from tests.control_api.support import PG_ADMIN_DSN, REPO, free_port
+from tests.control_api.support import PG_ADMIN_DSN, REPO, free_port, wait_until
 
 SCRIPT = str(REPO / "scripts" / "cluster.py")
 
@@ -91,10 +91,16 @@ async def test_starts_two_apis_three_nodes_and_stops_on_sigterm() -> None:
             f"http://127.0.0.1:{api_port}/" in text and f"http://127.0.0.1:{api_port + 1}/" in text
         )
         assert "Sign in as " in text
+        assert text.count("(mTLS)") == 3  # node gRPC over mutual TLS (var/certs/)
         async with httpx.AsyncClient(timeout=10) as http:
             for port in (api_port, api_port + 1):
-                ready = (await http.get(f"http://127.0.0.1:{port}/readyz")).json()
-                assert len(ready["nodes"]) == 3
+
+                async def reachable(port: int = port) -> bool:
+                    ready = (await http.get(f"http://127.0.0.1:{port}/readyz")).json()
+                    assert len(ready["nodes"]) == 3
+                    return all(n["reachable"] for n in ready["nodes"])
+
+                await wait_until(reachable, within=20, interval=0.5)
         proc.send_signal(signal.SIGTERM)
         rest, _ = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0
