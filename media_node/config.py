@@ -6,6 +6,7 @@ import ipaddress
 import os
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,11 @@ class NodeSettings(BaseSettings):
     drain_deadline_s: float = 300.0
     ingest_no_packet_timeout_s: float = 5.0
     load_refresh_s: float = 1.0
+    fanout: Literal["fill", "spread", "off"] = "fill"
+    """How viewers of one stream spread over the node's workers (media_node/fanout.py): fill
+    the stream's own worker up to the threshold, then pipe to others; spread always; off."""
+    fanout_max_viewers_per_worker: int = Field(default=100, ge=1)
+    fanout_max_cpu_percent: float = Field(default=85.0, gt=0)
     node_metrics_listen: str | None = None
     """host:port of the Prometheus /metrics endpoint (off when unset)."""
 

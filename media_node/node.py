@@ -20,6 +20,7 @@ from media_node.config import NodeSettings
 from media_node.convert import dict_to_struct
 from media_node.errors import FailedPrecondition, Unavailable
 from media_node.events import EventBus
+from media_node.fanout import Fanout, FanoutPolicy
 from media_node.load import LoadMonitor
 from media_node.pool import WorkerPool, WorkerSlot
 from media_node.streams import CODEC_TO_PB, STATUS_TO_PB, Stream, StreamManager
@@ -64,6 +65,16 @@ class MediaNode:
             on_transport_state=self._transport_state,
         )
         self.load = LoadMonitor(self.pool, self._load_snapshot, settings.load_refresh_s)
+        self.fanout = Fanout(
+            self.pool,
+            FanoutPolicy(
+                mode=settings.fanout,
+                max_viewers_per_worker=settings.fanout_max_viewers_per_worker,
+                max_cpu_percent=settings.fanout_max_cpu_percent,
+            ),
+            self.load.cpu_percent,
+            on_lost=self._route_lost,
+        )
         self.draining = False
         self.drain_deadline_ms = 0
         self.drained = asyncio.Event()
@@ -77,6 +88,7 @@ class MediaNode:
     async def close(self) -> None:
         await self.load.stop()
         await self.viewers.close_all(pb.CLOSE_REASON_STREAM_STOPPED)
+        await self.fanout.close()
         await self.streams.close()
         await self.pool.close()
         self.bus.close()
@@ -92,6 +104,7 @@ class MediaNode:
     async def stop_stream(self, stream_id: str) -> pb.StreamInfo:
         stream = self.streams.get(stream_id)
         await self.viewers.close_stream(stream.id, pb.CLOSE_REASON_STREAM_STOPPED)
+        await self.fanout.close_stream(stream.id)
         return self.stream_info(await self.streams.stop(stream.id))
 
     def router_capabilities(self, stream_id: str) -> pb.RouterCapabilities:
@@ -154,9 +167,25 @@ class MediaNode:
         if self.draining:
             raise Unavailable("draining")
         stream = self.streams.get(stream_id)
-        session, connected = await self.viewers.consume(
-            stream, client_id, rtp_capabilities, dtls_parameters, paused
-        )
+        placement = await self.fanout.place(stream)
+        try:
+            session, connected = await self.viewers.consume(
+                stream,
+                client_id,
+                rtp_capabilities,
+                dtls_parameters,
+                paused,
+                router=placement.router if placement is not None else None,
+            )
+        except BaseException:
+            if placement is not None:
+                self.fanout.release(placement)
+            raise
+        if placement is not None:
+            if session.closed_reason == pb.CLOSE_REASON_UNSPECIFIED:
+                self.fanout.attach(placement, session.consumer.id)
+            else:  # closed while being created: already reported, nothing to count
+                self.fanout.release(placement)
         self._publish_stream(stream)
         transport = session.transport
         return pb.ConsumeResponse(
@@ -201,6 +230,7 @@ class MediaNode:
         self.bus.publish(stream_status=pb.StreamStatusChanged(stream=self.stream_info(stream)))
 
     def _viewer_closed(self, session: Session) -> None:
+        self.fanout.viewer_left(session.consumer.id)
         self.bus.publish(
             consumer_closed=pb.ConsumerClosed(
                 consumer_id=session.consumer.id,
@@ -215,6 +245,23 @@ class MediaNode:
             self._publish_stream(stream)
         if self.draining and not self.viewers.by_consumer:
             self.drained.set()
+
+    def _route_lost(self, consumer_ids: list[str], reason: str) -> None:
+        """A piped route lost its origin (worker death, producer gone): its viewers are
+        closed like the origin's own, with the same reason."""
+        code = (
+            pb.CLOSE_REASON_WORKER_DIED
+            if reason == "worker closed"
+            else pb.CLOSE_REASON_STREAM_STOPPED
+        )
+        for consumer_id in consumer_ids:
+            session = self.viewers.by_consumer.get(consumer_id)
+            if session is None:
+                continue
+            if session.closed_reason == pb.CLOSE_REASON_UNSPECIFIED:
+                session.closed_reason = code  # before the router's own close reaches it
+            task = asyncio.ensure_future(self.viewers.close_session(session, code))
+            task.add_done_callback(lambda _t: None)
 
     def _transport_state(self, session: Session) -> None:
         self.bus.publish(
@@ -270,16 +317,18 @@ class MediaNode:
         load.outgoing_bitrate_bps = outgoing
         for slot in self.pool.slots:
             streams = [s for s in self.streams.streams.values() if s.slot is slot]
-            ids = {s.id for s in streams}
-            viewers = sum(1 for s in sessions if s.stream_id in ids)
+            piped = self.fanout.piped_routers_on(slot)
+            viewers = sum(1 for s in sessions if self.fanout.slot_of(s.consumer.id) is slot)
             load.workers.append(
                 pb.WorkerLoad(
                     pid=slot.pid,
                     cpu_percent=self.load.cpu_percent(slot.pid),
-                    routers=len(streams),
-                    transports=viewers + len(streams),
-                    producers=sum(1 for s in streams if s.producer_id),
+                    routers=len(streams) + len(piped),
+                    transports=viewers + len(streams) + len(piped),
+                    producers=sum(1 for s in streams if s.producer_id) + len(piped),
                     consumers=viewers,
+                    viewers=viewers,
+                    piped_routers=len(piped),
                 )
             )
         return load
@@ -319,6 +368,12 @@ class MediaNode:
                 for s in self.streams.streams.values()
                 if s.slot is slot and s.router is not None
             )
+            piped = self.fanout.piped_routers_on(slot)
+            info.router_ids.extend(r.router.id for r in piped)
+            info.piped_router_ids.extend(r.router.id for r in piped)
+            info.viewers = sum(
+                1 for c in self.viewers.by_consumer if self.fanout.slot_of(c) is slot
+            )
             if worker is not None and not worker.closed:
                 worker_dump = await worker.dump()
                 info.worker_router_ids.extend(worker_dump.router_ids)
@@ -338,6 +393,7 @@ class MediaNode:
                     consumer_ids=[session.consumer.id],
                     ice_state=session.transport.ice_state,
                     dtls_state=session.transport.dtls_state,
+                    worker_pid=getattr(self.fanout.slot_of(session.consumer.id), "pid", 0),
                 )
             )
             dump.consumers.append(session.info())

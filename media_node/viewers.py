@@ -29,6 +29,7 @@ from mediasoup_driver import (
     ConsumerOptions,
     ListenInfo,
     MediasoupError,
+    Router,
     UnsupportedError,
     WebRtcTransport,
     WebRtcTransportOptions,
@@ -153,9 +154,12 @@ class ViewerManager:
         rtp_capabilities: dict[str, Any],
         dtls_parameters: dict[str, Any] | None,
         paused: bool,
+        router: Router | None = None,
     ) -> tuple[Session, bool]:
         """Creates transport + consumer (and connects them when DTLS parameters are given).
 
+        ``router``: where the viewer goes, the stream's own router by default, or a router
+        on another worker that carries the stream's producer under the same id (fanout.py).
         Everything that can be refused is checked before anything is created;
         if creation still fails half-way the transport is closed again.
         """
@@ -164,8 +168,9 @@ class ViewerManager:
             raise FailedPrecondition(f"stream {stream.id!r} is not live ({stream.status})")
         if not isinstance(rtp_capabilities.get("codecs"), list) or not rtp_capabilities["codecs"]:
             raise InvalidArgument("rtp_capabilities", "codecs: a non-empty list is required")
+        router = router or stream.router
         try:
-            stream.router.check_consume(producer.id, rtp_capabilities)
+            router.check_consume(producer.id, rtp_capabilities)
         except UnsupportedError as error:
             raise InvalidArgument(
                 "rtp_capabilities", f"cannot consume the stream: {error}", cannot_consume=True
@@ -180,7 +185,6 @@ class ViewerManager:
                 dtls = normalize_dtls_parameters(dtls_parameters)
             except TypeError as error:
                 raise InvalidArgument("dtls_parameters", str(error)) from error
-        router = stream.router
         transport = await router.create_webrtc_transport(self._transport_options)
         try:
             consumer = await transport.consume(

@@ -309,20 +309,24 @@ class GetLoadRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WorkerLoad(_message.Message):
-    __slots__ = ("pid", "cpu_percent", "routers", "transports", "producers", "consumers")
+    __slots__ = ("pid", "cpu_percent", "routers", "transports", "producers", "consumers", "viewers", "piped_routers")
     PID_FIELD_NUMBER: _ClassVar[int]
     CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     ROUTERS_FIELD_NUMBER: _ClassVar[int]
     TRANSPORTS_FIELD_NUMBER: _ClassVar[int]
     PRODUCERS_FIELD_NUMBER: _ClassVar[int]
     CONSUMERS_FIELD_NUMBER: _ClassVar[int]
+    VIEWERS_FIELD_NUMBER: _ClassVar[int]
+    PIPED_ROUTERS_FIELD_NUMBER: _ClassVar[int]
     pid: int
     cpu_percent: float
     routers: int
     transports: int
     producers: int
     consumers: int
-    def __init__(self, pid: _Optional[int] = ..., cpu_percent: _Optional[float] = ..., routers: _Optional[int] = ..., transports: _Optional[int] = ..., producers: _Optional[int] = ..., consumers: _Optional[int] = ...) -> None: ...
+    viewers: int
+    piped_routers: int
+    def __init__(self, pid: _Optional[int] = ..., cpu_percent: _Optional[float] = ..., routers: _Optional[int] = ..., transports: _Optional[int] = ..., producers: _Optional[int] = ..., consumers: _Optional[int] = ..., viewers: _Optional[int] = ..., piped_routers: _Optional[int] = ...) -> None: ...
 
 class Load(_message.Message):
     __slots__ = ("node_id", "draining", "workers", "streams", "transports", "producers", "consumers", "outgoing_bitrate_bps", "incoming_bitrate_bps", "updated_at_ms")
@@ -455,36 +459,42 @@ class DumpRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class TransportDump(_message.Message):
-    __slots__ = ("id", "stream_id", "client_id", "consumer_ids", "ice_state", "dtls_state")
+    __slots__ = ("id", "stream_id", "client_id", "consumer_ids", "ice_state", "dtls_state", "worker_pid")
     ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_IDS_FIELD_NUMBER: _ClassVar[int]
     ICE_STATE_FIELD_NUMBER: _ClassVar[int]
     DTLS_STATE_FIELD_NUMBER: _ClassVar[int]
+    WORKER_PID_FIELD_NUMBER: _ClassVar[int]
     id: str
     stream_id: str
     client_id: str
     consumer_ids: _containers.RepeatedScalarFieldContainer[str]
     ice_state: str
     dtls_state: str
-    def __init__(self, id: _Optional[str] = ..., stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., consumer_ids: _Optional[_Iterable[str]] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ...) -> None: ...
+    worker_pid: int
+    def __init__(self, id: _Optional[str] = ..., stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., consumer_ids: _Optional[_Iterable[str]] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ..., worker_pid: _Optional[int] = ...) -> None: ...
 
 class WorkerDumpInfo(_message.Message):
-    __slots__ = ("pid", "router_ids", "worker_router_ids", "worker_transports", "worker_consumers", "worker_producers")
+    __slots__ = ("pid", "router_ids", "worker_router_ids", "worker_transports", "worker_consumers", "worker_producers", "viewers", "piped_router_ids")
     PID_FIELD_NUMBER: _ClassVar[int]
     ROUTER_IDS_FIELD_NUMBER: _ClassVar[int]
     WORKER_ROUTER_IDS_FIELD_NUMBER: _ClassVar[int]
     WORKER_TRANSPORTS_FIELD_NUMBER: _ClassVar[int]
     WORKER_CONSUMERS_FIELD_NUMBER: _ClassVar[int]
     WORKER_PRODUCERS_FIELD_NUMBER: _ClassVar[int]
+    VIEWERS_FIELD_NUMBER: _ClassVar[int]
+    PIPED_ROUTER_IDS_FIELD_NUMBER: _ClassVar[int]
     pid: int
     router_ids: _containers.RepeatedScalarFieldContainer[str]
     worker_router_ids: _containers.RepeatedScalarFieldContainer[str]
     worker_transports: int
     worker_consumers: int
     worker_producers: int
-    def __init__(self, pid: _Optional[int] = ..., router_ids: _Optional[_Iterable[str]] = ..., worker_router_ids: _Optional[_Iterable[str]] = ..., worker_transports: _Optional[int] = ..., worker_consumers: _Optional[int] = ..., worker_producers: _Optional[int] = ...) -> None: ...
+    viewers: int
+    piped_router_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pid: _Optional[int] = ..., router_ids: _Optional[_Iterable[str]] = ..., worker_router_ids: _Optional[_Iterable[str]] = ..., worker_transports: _Optional[int] = ..., worker_consumers: _Optional[int] = ..., worker_producers: _Optional[int] = ..., viewers: _Optional[int] = ..., piped_router_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class NodeDump(_message.Message):
     __slots__ = ("node_id", "draining", "workers", "streams", "transports", "consumers")
