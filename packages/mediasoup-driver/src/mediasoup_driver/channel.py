@@ -7,8 +7,10 @@ We write to the worker's fd 3 and read its fd 4.
 
 Ordering: the worker may emit notifications *before* the response to the
 request that caused them (e.g. CONSUMER_PRODUCER_PAUSE while it handles a
-consume). So (1) handlers for a new entity id must be subscribed before its
-create request is sent, and (2) notifications of a read are dispatched with
+consume). So (1) the id of an entity being created is *held* before its
+create request is sent: its notifications are kept until the entity,
+constructed from the answer, subscribes (the Rust crate's
+``buffer_messages_for``), and (2) notifications of a read are dispatched with
 ``call_soon`` after the read's responses have resolved their futures, so a
 caller awaiting a response sees it before the notifications that arrived with
 it — the same order mediasoup's Node library gets from ``setImmediate``.
@@ -100,6 +102,7 @@ class Channel:
         self._next_id = 0
         self._pending: dict[int, _Pending] = {}
         self._subscribers: dict[str, NotificationHandler] = {}
+        self._held: dict[str, list[tuple[int, notification_fbs.Notification]]] = {}
         self._partial = bytearray()
         self._builder = flatbuffers.Builder(1024)
         self._templates: dict[Hashable, RequestTemplate] = {}
@@ -115,7 +118,7 @@ class Channel:
             lambda: _WriteProtocol(self), self._to_worker_file
         )
         self._reader, _ = await self._loop.connect_read_pipe(
-            lambda: _ReadProtocol(self), self._from_worker_file
+            lambda: _ReadProtocol(self._on_data, self._on_read_closed), self._from_worker_file
         )
 
     @property
@@ -147,6 +150,7 @@ class Channel:
                     )
                 )
         self._subscribers.clear()
+        self._held.clear()
         if self._writer is not None:
             self._writer.close()
         if self._reader is not None:
@@ -159,9 +163,13 @@ class Channel:
         """Routes notifications for ``handler_id`` (an entity id, or the worker pid) to handler.
 
         One handler per id: the entity owning the id dispatches further. Returns
-        the unsubscribe function.
+        the unsubscribe function. Notifications held for the id (see ``hold``)
+        are delivered next, in order, after the current callbacks.
         """
         self._subscribers[handler_id] = handler
+        held = self._held.pop(handler_id, None)
+        if held:
+            self._loop.call_soon(self._dispatch, [(handler_id, ev, n) for ev, n in held])
 
         def unsubscribe() -> None:
             if self._subscribers.get(handler_id) is handler:
@@ -170,8 +178,22 @@ class Channel:
         return unsubscribe
 
     def is_subscribed(self, handler_id: str) -> bool:
-        """Whether notifications for ``handler_id`` are routed (an entity holds that id)."""
-        return handler_id in self._subscribers
+        """Whether an entity holds ``handler_id`` (subscribed, or being created)."""
+        return handler_id in self._subscribers or handler_id in self._held
+
+    def hold(self, handler_id: str) -> None:
+        """Keeps notifications for ``handler_id`` until it is subscribed or released:
+        called before sending the create request of an entity with that id."""
+        self._held.setdefault(handler_id, [])
+
+    def release(self, handler_id: str) -> None:
+        """Drops what was held for ``handler_id`` (its create request failed)."""
+        self._held.pop(handler_id, None)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Ids notifications are routed or held for (each open entity holds one)."""
+        return len(self._subscribers) + len(self._held)
 
     # -- requests and notifications to the worker -----------------------------------
 
@@ -434,6 +456,9 @@ class Channel:
         for handler_id, event, notification in notifications:
             handler = self._subscribers.get(handler_id)
             if handler is None:
+                held = self._held.get(handler_id)
+                if held is not None:
+                    held.append((event, notification))
                 continue
             try:
                 handler(event, notification)
@@ -462,17 +487,22 @@ class Channel:
 
 
 class _ReadProtocol(asyncio.Protocol):
-    def __init__(self, channel: Channel) -> None:
-        self._channel = channel
+    def __init__(
+        self,
+        on_data: Callable[[bytes], None],
+        on_closed: Callable[[Exception | None], None],
+    ) -> None:
+        self._on_data = on_data
+        self._on_closed = on_closed
 
     def data_received(self, data: bytes) -> None:
-        self._channel._on_data(data)
+        self._on_data(data)
 
     def eof_received(self) -> bool | None:
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._channel._on_read_closed(exc)
+        self._on_closed(exc)
 
 
 class _WriteProtocol(asyncio.Protocol):

@@ -9,13 +9,16 @@ closed". Owners such as the media node report that reason to viewers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, NewType
 
 import flatbuffers
 
+from . import fbs_reader as fr
+from . import messages
 from .channel import Channel
-from .errors import InvalidStateError, MediasoupError
+from .errors import InvalidStateError
 from .events import Event, OnceEvent
 from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
 from .fbs.FBS.Consumer import SetPreferredLayersRequest as set_preferred_layers_fbs
@@ -29,12 +32,14 @@ from .fbs.FBS.Consumer.SetPriorityResponse import SetPriorityResponse
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
+from .lifecycle import Children, CloseReason, create_request, soft_close
 from .rtp_fbs import read_rtp_stream_stats
 from .rtp_parameters import MediaKind, RtpCapabilities, RtpParameters
-from .wire import body_as, plain
+from .wire import body_as, body_position, plain
 
 if TYPE_CHECKING:
-    from .producer import ProducerId
+    from .fbs.FBS.Response.Response import Response
+    from .producer import Producer, ProducerId
     from .transport import Transport
 
 ConsumerId = NewType("ConsumerId", str)
@@ -70,58 +75,95 @@ class ConsumerOptions:
     app_data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ConsumerContext:
+    """What a consumer gets from its transport: the channel, the transport's id (close
+    requests go to it) and the transport's consumer registry."""
+
+    channel: Channel
+    transport_id: str
+    consumers: Children[ConsumerId, Consumer]
+
+
 class Consumer:
     """Handle of a consumer in the worker. Create with ``Transport.consume``."""
 
     def __init__(
         self,
+        context: ConsumerContext,
         *,
         consumer_id: ConsumerId,
-        transport: Transport,
-        channel: Channel,
         producer_id: ProducerId,
         kind: MediaKind,
         rtp_parameters: RtpParameters,
         consumer_type: str,
         app_data: dict[str, Any],
+        initial: ConsumeReply,
+        transport: Transport | None = None,
     ) -> None:
+        """Called once the worker created the consumer; joins the transport's registry."""
         self.id = consumer_id
         self.transport = transport
+        """The transport it sends on (for the application; the consumer itself only
+        needs ``context``)."""
         self.producer_id = producer_id
         self.kind: MediaKind = kind
         self.rtp_parameters = rtp_parameters
         self.type = consumer_type
         self.app_data = app_data
-        self._channel = channel
+        self._context = context
+        self._channel = context.channel
         self._closed = False
-        self._paused = False
-        self._producer_paused = False
+        self._paused = initial.paused
+        # A CONSUMER_PRODUCER_PAUSE may already have arrived; the answer is as fresh.
+        self._producer_paused = initial.producer_paused
         self._priority = 1
-        self._score: dict[str, Any] = {"score": 10, "producerScore": 10, "producerScores": []}
-        self._preferred_layers: ConsumerLayers | None = None
+        self._score: dict[str, Any] = initial.score
+        self._preferred_layers: ConsumerLayers | None = initial.preferred_layers
         self._current_layers: ConsumerLayers | None = None
-        self.on_close: OnceEvent[str] = OnceEvent("consumer.close")
+        self.on_close: OnceEvent[CloseReason] = OnceEvent("consumer.close")
         self.on_producer_close: OnceEvent[None] = OnceEvent("consumer.producer_close")
         self.on_producer_pause: Event[None] = Event("consumer.producer_pause")
         self.on_producer_resume: Event[None] = Event("consumer.producer_resume")
         self.on_score: Event[dict[str, Any]] = Event("consumer.score")
         self.on_layers_change: Event[ConsumerLayers | None] = Event("consumer.layers_change")
-        # Before the consume request is sent: the worker may notify before answering.
-        self._unsubscribe = channel.subscribe(consumer_id, self._on_notification)
+        context.consumers.adopt(consumer_id, self, self._on_transport_closed)
+        # Notifications the worker sent while creating it were held: delivered next.
+        self._unsubscribe = self._channel.subscribe(consumer_id, self._on_notification)
 
-    def _set_initial_state(
-        self,
+    @classmethod
+    async def create(
+        cls,
+        context: ConsumerContext,
         *,
-        paused: bool,
-        producer_paused: bool,
-        score: dict[str, Any],
-        preferred_layers: ConsumerLayers | None,
-    ) -> None:
-        self._paused = paused
-        # A CONSUMER_PRODUCER_PAUSE may already have arrived; the response is as fresh.
-        self._producer_paused = producer_paused
-        self._score = score
-        self._preferred_layers = preferred_layers
+        consumer_id: ConsumerId,
+        producer: Producer,
+        rtp_parameters: RtpParameters,
+        consumer_type: str,
+        app_data: dict[str, Any],
+        send: Callable[[], Awaitable[Response]],
+        transport: Transport | None = None,
+    ) -> Consumer:
+        """Sends TRANSPORT_CONSUME (``send``) and builds the consumer from the answer.
+
+        If the producer closed meanwhile, the worker closed the consumer with it:
+        InvalidStateError, and nothing is built.
+        """
+        response = await create_request(context.channel, consumer_id, context.consumers, send)
+        if producer.closed:
+            context.channel.release(consumer_id)
+            raise InvalidStateError("producer closed while consuming")
+        return cls(
+            context,
+            consumer_id=consumer_id,
+            producer_id=producer.id,
+            kind=producer.kind,
+            rtp_parameters=rtp_parameters,
+            consumer_type=consumer_type,
+            app_data=app_data,
+            initial=read_consume_response(*body_position(response)),
+            transport=transport,
+        )
 
     # -- state -------------------------------------------------------------------------
 
@@ -245,17 +287,19 @@ class Consumer:
         """Closes the consumer in the worker. Idempotent."""
         if self._closed:
             return
-        self._mark_closed("closed")
-        try:
-            await self.transport._close_consumer_request(self.id)
-        except MediasoupError as error:
-            _log.debug("closing consumer %s: %s", self.id, error)
+        self._mark_closed(CloseReason.CLOSED)
+        await soft_close(
+            lambda: messages.CLOSE_CONSUMER.send(
+                self._channel, self._context.transport_id, self.id
+            ),
+            f"closing consumer {self.id}",
+        )
 
     # -- notifications and closing -------------------------------------------------------
 
     def _on_notification(self, event: int, notification: Any) -> None:
         if event == NotificationEvent.CONSUMER_PRODUCER_CLOSE:
-            self._producer_closed()
+            self._on_producer_closed()
         elif event == NotificationEvent.CONSUMER_PRODUCER_PAUSE:
             if not self._producer_paused:
                 self._producer_paused = True
@@ -287,25 +331,21 @@ class Consumer:
             )
             self.on_layers_change.emit(self._current_layers)
 
-    def _producer_closed(self) -> None:
+    def _on_producer_closed(self) -> None:
         """The worker already closed this consumer along with its producer."""
         if self._closed:
             return
-        self._mark_closed("producer closed")
+        self._mark_closed(CloseReason.PRODUCER_CLOSED)
         self.on_producer_close.emit(None)
 
-    def _transport_closed(self, reason: str = "transport closed") -> None:
+    def _on_transport_closed(self, reason: CloseReason) -> None:
         if not self._closed:
             self._mark_closed(reason)
 
-    def _discard(self) -> None:
-        """The consume request failed: drop the subscription, emit nothing."""
+    def _mark_closed(self, reason: CloseReason) -> None:
         self._closed = True
         self._unsubscribe()
-
-    def _mark_closed(self, reason: str) -> None:
-        self._closed = True
-        self._unsubscribe()
+        self._context.consumers.leave(self.id, self)
         self.on_close.emit(reason)
         for event in (
             self.on_producer_pause,
@@ -314,3 +354,36 @@ class Consumer:
             self.on_layers_change,
         ):
             event.clear()
+
+
+class ConsumeReply(NamedTuple):
+    """The consumer's state in the worker's answer to TRANSPORT_CONSUME."""
+
+    paused: bool
+    producer_paused: bool
+    score: dict[str, Any]
+    preferred_layers: ConsumerLayers | None
+
+
+def read_consume_response(buf: bytes, table: int) -> ConsumeReply:
+    """Transport.ConsumeResponse: paused 0, producer_paused 1, score 2 (ConsumerScore:
+    score 0, producer_score 1, producer_scores 2), preferred_layers 3 (spatial 0,
+    temporal 1)."""
+    score = fr.read_table(buf, table, 2)
+    start, count = fr.read_vector(buf, score, 2)
+    layers = fr.read_table(buf, table, 3)
+    temporal = fr.field_position(buf, layers, 1) if layers else 0
+    return ConsumeReply(
+        paused=fr.read_bool(buf, table, 0),
+        producer_paused=fr.read_bool(buf, table, 1),
+        score={
+            "score": fr.read_u8(buf, score, 0),
+            "producerScore": fr.read_u8(buf, score, 1),
+            "producerScores": list(buf[start : start + count]),
+        },
+        preferred_layers=ConsumerLayers(
+            fr.read_u8(buf, layers, 0), buf[temporal] if temporal else None
+        )
+        if layers
+        else None,
+    )

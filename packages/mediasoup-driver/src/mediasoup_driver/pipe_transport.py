@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import flatbuffers
 
 from . import ortc
-from .channel import Channel
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerId, ConsumerOptions
 from .fbs.FBS.PipeTransport import ConnectRequest as connect_fbs
@@ -26,11 +25,12 @@ from .fbs.FBS.PipeTransport.GetStatsResponse import GetStatsResponse, GetStatsRe
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Router import CreatePipeTransportRequest as create_fbs
-from .producer import ProducerId
-from .rtp_fbs import read_srtp_parameters, write_srtp_parameters
+from .lifecycle import create_request
+from .rtp_fbs import SrtpParameters, read_srtp_parameters, write_srtp_parameters
 from .transport import (
     ListenInfo,
     Transport,
+    TransportContext,
     TransportId,
     TransportTuple,
     read_tuple,
@@ -38,9 +38,6 @@ from .transport import (
     write_listen_info,
 )
 from .wire import body_as
-
-if TYPE_CHECKING:
-    from .router import Router
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +58,26 @@ class PipeTransport(Transport):
     kind_name = "pipe_transport"
 
     def __init__(
-        self, transport_id: TransportId, router: Router, channel: Channel, app_data: dict[str, Any]
+        self,
+        context: TransportContext,
+        transport_id: TransportId,
+        app_data: dict[str, Any],
+        dump: DumpResponse,
     ) -> None:
-        super().__init__(transport_id, router, channel, app_data)
-        self.tuple: TransportTuple
-        self.rtx = False
-        self.srtp_parameters: dict[str, str] | None = None
+        """Built by ``create`` from the worker's answer (a PipeTransport dump)."""
+        super().__init__(context, transport_id, app_data)
+        self.tuple: TransportTuple = read_tuple(dump.Tuple())  # type: ignore[assignment]
+        self.rtx: bool = dump.Rtx()
+        srtp = dump.SrtpParameters()
+        self.srtp_parameters: SrtpParameters | None = (
+            read_srtp_parameters(srtp) if srtp is not None else None
+        )
 
     @classmethod
     async def create(
-        cls, router: Router, channel: Channel, options: PipeTransportOptions
+        cls, context: TransportContext, options: PipeTransportOptions
     ) -> PipeTransport:
+        """Sends ROUTER_CREATE_PIPETRANSPORT and builds the transport from the answer."""
         transport_id = TransportId(str(uuid.uuid4()))
 
         def body(b: flatbuffers.Builder) -> int:
@@ -91,21 +97,18 @@ class PipeTransport(Transport):
             create_fbs.AddOptions(b, pipe_options)
             return create_fbs.End(b)
 
-        transport = cls(transport_id, router, channel, options.app_data)
-        response = await transport._created_by(
-            channel.request(
+        response = await create_request(
+            context.channel,
+            transport_id,
+            context.transports,
+            lambda: context.channel.request(
                 Method.ROUTER_CREATE_PIPETRANSPORT,
-                router.id,
+                context.router_id,
                 RequestBody.Router_CreatePipeTransportRequest,
                 body,
-            )
+            ),
         )
-        dump = body_as(response, DumpResponse)
-        transport.tuple = read_tuple(dump.Tuple())  # type: ignore[assignment]
-        transport.rtx = dump.Rtx()
-        srtp = dump.SrtpParameters()
-        transport.srtp_parameters = read_srtp_parameters(srtp) if srtp is not None else None
-        return transport
+        return cls(context, transport_id, options.app_data, body_as(response, DumpResponse))
 
     async def connect(
         self, ip: str, port: int, srtp_parameters: dict[str, str] | None = None
@@ -135,9 +138,7 @@ class PipeTransport(Transport):
     async def consume(self, options: ConsumerOptions) -> Consumer:
         """Pipe consumers take all the producer's streams; capabilities are not used."""
         self._check_open()
-        producer = self.router._get_producer(ProducerId(options.producer_id))
-        if producer is None:
-            raise LookupError(f'Producer with id "{options.producer_id}" not found')
+        producer = self._producer_to_consume(options.producer_id)
         rtp_parameters = ortc.get_pipe_consumer_rtp_parameters(
             producer.consumable_rtp_parameters, enable_rtx=self.rtx
         )

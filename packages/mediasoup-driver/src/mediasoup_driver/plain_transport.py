@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import flatbuffers
 
-from .channel import Channel
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.PlainTransport import ConnectRequest as connect_fbs
@@ -30,10 +29,17 @@ from .fbs.FBS.PlainTransport.TupleNotification import TupleNotification
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Router import CreatePlainTransportRequest as create_fbs
-from .rtp_fbs import SRTP_CRYPTO_SUITE_TO_FBS, read_srtp_parameters, write_srtp_parameters
+from .lifecycle import CloseReason, create_request
+from .rtp_fbs import (
+    SRTP_CRYPTO_SUITE_TO_FBS,
+    SrtpParameters,
+    read_srtp_parameters,
+    write_srtp_parameters,
+)
 from .transport import (
     ListenInfo,
     Transport,
+    TransportContext,
     TransportId,
     TransportTuple,
     read_tuple,
@@ -41,9 +47,6 @@ from .transport import (
     write_listen_info,
 )
 from .wire import body_as
-
-if TYPE_CHECKING:
-    from .router import Router
 
 SrtpCryptoSuite = Literal[
     "AEAD_AES_256_GCM", "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"
@@ -72,21 +75,30 @@ class PlainTransport(Transport):
     kind_name = "plain_transport"
 
     def __init__(
-        self, transport_id: TransportId, router: Router, channel: Channel, app_data: dict[str, Any]
+        self,
+        context: TransportContext,
+        transport_id: TransportId,
+        app_data: dict[str, Any],
+        dump: DumpResponse,
     ) -> None:
-        super().__init__(transport_id, router, channel, app_data)
-        self.rtcp_mux = True
-        self.comedia = False
-        self.tuple: TransportTuple
-        self.rtcp_tuple: TransportTuple | None = None
-        self.srtp_parameters: dict[str, str] | None = None
+        """Built by ``create`` from the worker's answer (a PlainTransport dump)."""
+        super().__init__(context, transport_id, app_data)
+        self.rtcp_mux: bool = dump.RtcpMux()
+        self.comedia: bool = dump.Comedia()
+        self.tuple: TransportTuple = read_tuple(dump.Tuple())  # type: ignore[assignment]
+        self.rtcp_tuple: TransportTuple | None = read_tuple(dump.RtcpTuple())
+        srtp = dump.SrtpParameters()
+        self.srtp_parameters: SrtpParameters | None = (
+            read_srtp_parameters(srtp) if srtp is not None else None
+        )
         self.on_tuple: Event[TransportTuple] = Event("plain_transport.tuple")
         self.on_rtcp_tuple: Event[TransportTuple] = Event("plain_transport.rtcp_tuple")
 
     @classmethod
     async def create(
-        cls, router: Router, channel: Channel, options: PlainTransportOptions
+        cls, context: TransportContext, options: PlainTransportOptions
     ) -> PlainTransport:
+        """Sends ROUTER_CREATE_PLAINTRANSPORT and builds the transport from the answer."""
         if options.srtp_crypto_suite not in SRTP_CRYPTO_SUITE_TO_FBS:
             raise TypeError(f"srtp_crypto_suite: invalid value {options.srtp_crypto_suite!r}")
         rtcp_mux = options.rtcp_mux and options.rtcp_listen_info is None
@@ -118,23 +130,18 @@ class PlainTransport(Transport):
             create_fbs.AddOptions(b, plain_options)
             return create_fbs.End(b)
 
-        transport = cls(transport_id, router, channel, options.app_data)
-        response = await transport._created_by(
-            channel.request(
+        response = await create_request(
+            context.channel,
+            transport_id,
+            context.transports,
+            lambda: context.channel.request(
                 Method.ROUTER_CREATE_PLAINTRANSPORT,
-                router.id,
+                context.router_id,
                 RequestBody.Router_CreatePlainTransportRequest,
                 body,
-            )
+            ),
         )
-        dump = body_as(response, DumpResponse)
-        transport.rtcp_mux = dump.RtcpMux()
-        transport.comedia = dump.Comedia()
-        transport.tuple = read_tuple(dump.Tuple())  # type: ignore[assignment]
-        transport.rtcp_tuple = read_tuple(dump.RtcpTuple())
-        srtp = dump.SrtpParameters()
-        transport.srtp_parameters = read_srtp_parameters(srtp) if srtp is not None else None
-        return transport
+        return cls(context, transport_id, options.app_data, body_as(response, DumpResponse))
 
     async def connect(
         self,
@@ -195,7 +202,7 @@ class PlainTransport(Transport):
         else:
             super()._on_notification(event, notification)
 
-    def _mark_closed(self, reason: str) -> None:
+    def _mark_closed(self, reason: CloseReason) -> None:
         super()._mark_closed(reason)
         self.on_tuple.clear()
         self.on_rtcp_tuple.clear()

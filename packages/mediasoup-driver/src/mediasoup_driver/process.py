@@ -55,15 +55,15 @@ class WorkerProcess:
         self.exited: asyncio.Future[WorkerExit] = asyncio.get_running_loop().create_future()
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._pidfd = -1
+        self._watch_exit()
 
     @classmethod
     async def spawn(cls, argv: list[str], env: dict[str, str]) -> WorkerProcess:
         """Starts ``argv`` with the channel on fds 3/4 and stdio drained into logging."""
         pid, to_w, from_r, out_r, err_r = _spawn_with_channel_fds(argv, env)
         proc = cls(pid, _pipe_file(to_w, "wb"), _pipe_file(from_r, "rb"))
-        proc._watch_exit()
-        await proc._drain(out_r, _stdout_log, keep_tail=False)
-        await proc._drain(err_r, _stderr_log, keep_tail=True)
+        await _drain(pid, out_r, _stdout_log, None)
+        await _drain(pid, err_r, _stderr_log, proc.stderr_tail)
         return proc
 
     def _watch_exit(self) -> None:
@@ -80,13 +80,6 @@ class WorkerProcess:
         if not self.exited.done():
             self.exited.set_result(WorkerExit.from_wait_status(status))
 
-    async def _drain(self, fd: int, logger: logging.Logger, *, keep_tail: bool) -> None:
-        loop = asyncio.get_running_loop()
-        tail = self.stderr_tail if keep_tail else None
-        pid = self.pid
-        # The transport closes itself at EOF, when the worker exits.
-        await loop.connect_read_pipe(lambda: _LineLogger(logger, pid, tail), _pipe_file(fd, "rb"))
-
     @property
     def running(self) -> bool:
         return not self.exited.done()
@@ -101,6 +94,15 @@ class WorkerProcess:
         for f in (self.to_worker, self.from_worker):
             with contextlib.suppress(OSError):
                 f.close()
+
+
+async def _drain(
+    pid: int, fd: int, logger: logging.Logger, tail: collections.deque[str] | None
+) -> None:
+    """Logs each line the worker writes on ``fd`` (and keeps the last ones in ``tail``)."""
+    loop = asyncio.get_running_loop()
+    # The transport closes itself at EOF, when the worker exits.
+    await loop.connect_read_pipe(lambda: _LineLogger(logger, pid, tail), _pipe_file(fd, "rb"))
 
 
 def _pipe_file(fd: int, mode: str) -> BinaryIO:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NewType
 
-from . import ortc
+import flatbuffers
+
+from . import fbs_reader as fr
+from . import messages, ortc
 from .channel import Channel
-from .consume_plan import ConsumePlan
-from .errors import InvalidStateError, MediasoupError
+from .consume_plan import KIND_VALUES, RTP_TYPE_NAMES, ConsumePlan
+from .errors import InvalidStateError
 from .events import Event, OnceEvent
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.Producer.DumpResponse import DumpResponse, DumpResponseT
@@ -25,10 +29,13 @@ from .fbs.FBS.Producer.ScoreNotification import ScoreNotification
 from .fbs.FBS.Producer.VideoOrientationChangeNotification import (
     VideoOrientationChangeNotification,
 )
+from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
-from .rtp_fbs import read_rtp_stream_stats
-from .rtp_parameters import MediaKind, RtpCapabilities, RtpParameters
-from .wire import body_as, plain
+from .fbs.FBS.Transport import ProduceRequest as produce_fbs
+from .lifecycle import Children, CloseReason, create_request, soft_close
+from .rtp_fbs import read_rtp_stream_stats, write_rtp_mapping, write_rtp_parameters
+from .rtp_parameters import MediaKind, RtpCapabilities, RtpMapping, RtpParameters
+from .wire import body_as, body_position, plain
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -65,40 +72,120 @@ class ProducerScore:
     score: int
 
 
+@dataclass(frozen=True, slots=True)
+class ProducerContext:
+    """What a producer gets from its transport: the channel, the transport's id (close
+    requests go to it) and the transport's producer registry."""
+
+    channel: Channel
+    transport_id: str
+    producers: Children[ProducerId, Producer]
+
+
+def _produce_body(
+    producer_id: str,
+    options: ProducerOptions,
+    rtp_parameters: RtpParameters,
+    mapping: RtpMapping,
+) -> Callable[[flatbuffers.Builder], int]:
+    """The Transport_ProduceRequest body writer (mediasoup's Transport.produce)."""
+
+    def body(b: flatbuffers.Builder) -> int:
+        pid = b.CreateString(producer_id)
+        params = write_rtp_parameters(b, rtp_parameters)
+        rtp_mapping = write_rtp_mapping(b, mapping)
+        produce_fbs.Start(b)
+        produce_fbs.AddProducerId(b, pid)
+        produce_fbs.AddKind(b, KIND_VALUES[options.kind])
+        produce_fbs.AddRtpParameters(b, params)
+        produce_fbs.AddRtpMapping(b, rtp_mapping)
+        produce_fbs.AddPaused(b, options.paused)
+        produce_fbs.AddKeyFrameRequestDelay(b, options.key_frame_request_delay)
+        produce_fbs.AddEnableMediasoupPacketIdHeaderExtension(
+            b, options.enable_mediasoup_packet_id_header_extension
+        )
+        return produce_fbs.End(b)
+
+    return body
+
+
 class Producer:
     """Handle of a producer in the worker. Create with ``Transport.produce``."""
 
     def __init__(
         self,
+        context: ProducerContext,
         *,
         producer_id: ProducerId,
-        transport: Transport,
-        channel: Channel,
+        transport: Transport | None = None,
         kind: MediaKind,
+        producer_type: ProducerType,
         rtp_parameters: RtpParameters,
         consumable_rtp_parameters: RtpParameters,
         paused: bool,
         app_data: dict[str, Any],
     ) -> None:
+        """Called once the worker created the producer; joins the transport's registry."""
         self.id = producer_id
         self.transport = transport
+        """The transport it was produced on (for the application; the producer itself
+        only needs ``context``)."""
         self.kind: MediaKind = kind
+        self.type: ProducerType = producer_type
         self.rtp_parameters = rtp_parameters
         self.consumable_rtp_parameters = consumable_rtp_parameters
         self.app_data = app_data
-        self.type: ProducerType = "simple"
-        self._channel = channel
+        self._context = context
+        self._channel = context.channel
         self._paused = paused
         self._closed = False
         self._score: list[ProducerScore] = []
         self._plans: dict[tuple[str, bool], ConsumePlan] = {}
-        self.on_close: OnceEvent[str] = OnceEvent("producer.close")
+        self.on_close: OnceEvent[CloseReason] = OnceEvent("producer.close")
         """Fires once with the reason: "closed" or "transport closed"."""
         self.on_score: Event[list[ProducerScore]] = Event("producer.score")
         self.on_pause: Event[None] = Event("producer.pause")
         self.on_resume: Event[None] = Event("producer.resume")
         self.on_video_orientation_change: Event[dict[str, Any]] = Event("producer.orientation")
-        self._unsubscribe = channel.subscribe(producer_id, self._on_notification)
+        context.producers.adopt(producer_id, self, self._on_transport_closed)
+        self._unsubscribe = self._channel.subscribe(producer_id, self._on_notification)
+
+    @classmethod
+    async def create(
+        cls,
+        context: ProducerContext,
+        producer_id: ProducerId,
+        options: ProducerOptions,
+        rtp_parameters: RtpParameters,
+        consumable_rtp_parameters: RtpParameters,
+        mapping: RtpMapping,
+        transport: Transport | None = None,
+    ) -> Producer:
+        """Sends TRANSPORT_PRODUCE and builds the producer from the answer."""
+        body = _produce_body(producer_id, options, rtp_parameters, mapping)
+        response = await create_request(
+            context.channel,
+            producer_id,
+            context.producers,
+            lambda: context.channel.request(
+                Method.TRANSPORT_PRODUCE,
+                context.transport_id,
+                RequestBody.Transport_ProduceRequest,
+                body,
+            ),
+        )
+        buf, reply = body_position(response)
+        return cls(
+            context,
+            producer_id=producer_id,
+            transport=transport,
+            kind=options.kind,
+            producer_type=RTP_TYPE_NAMES[fr.read_u8(buf, reply, 0)],  # ProduceResponse.type
+            rtp_parameters=rtp_parameters,
+            consumable_rtp_parameters=consumable_rtp_parameters,
+            paused=options.paused,
+            app_data=options.app_data,
+        )
 
     # -- state -------------------------------------------------------------------------
 
@@ -113,9 +200,6 @@ class Producer:
     @property
     def score(self) -> list[ProducerScore]:
         return list(self._score)
-
-    def _set_type(self, producer_type: ProducerType) -> None:
-        self.type = producer_type
 
     # -- requests ------------------------------------------------------------------------
 
@@ -149,11 +233,13 @@ class Producer:
         """Closes the producer and, in the worker, all its consumers. Idempotent."""
         if self._closed:
             return
-        self._mark_closed("closed")
-        try:
-            await self.transport._close_producer_request(self.id)
-        except MediasoupError as error:
-            _log.debug("closing producer %s: %s", self.id, error)
+        self._mark_closed(CloseReason.CLOSED)
+        await soft_close(
+            lambda: messages.CLOSE_PRODUCER.send(
+                self._channel, self._context.transport_id, self.id
+            ),
+            f"closing producer {self.id}",
+        )
 
     def _check_open(self) -> None:
         if self._closed:
@@ -161,8 +247,9 @@ class Producer:
 
     # -- consume plans -------------------------------------------------------------------
 
-    def _consume_plan(self, rtp_capabilities: RtpCapabilities, enable_rtx: bool) -> ConsumePlan:
-        """Consumer parameters for these capabilities, computed on first use only.
+    def consume_plan(self, rtp_capabilities: RtpCapabilities, enable_rtx: bool) -> ConsumePlan:
+        """Consumer parameters for these capabilities, computed on first use only
+        (transports consume with it; ``Router.check_consume`` warms it).
 
         Raises TypeError for malformed capabilities and UnsupportedError when
         they cannot consume this producer (nothing is cached then).
@@ -210,18 +297,14 @@ class Producer:
                 }
             )
 
-    def _transport_closed(self, reason: str = "transport closed") -> None:
+    def _on_transport_closed(self, reason: CloseReason) -> None:
         if not self._closed:
             self._mark_closed(reason)
 
-    def _discard(self) -> None:
-        """The produce request failed: drop the subscription, emit nothing."""
+    def _mark_closed(self, reason: CloseReason) -> None:
         self._closed = True
         self._unsubscribe()
-
-    def _mark_closed(self, reason: str) -> None:
-        self._closed = True
-        self._unsubscribe()
+        self._context.producers.leave(self.id, self)
         self._plans.clear()
         self.on_close.emit(reason)
         for event in (

@@ -11,33 +11,28 @@ import copy
 import json
 import logging
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NewType
-
-import flatbuffers
+from typing import TYPE_CHECKING, Any, NewType, TypeVar
 
 from . import fbs_reader as fr
-from . import ortc
+from . import messages, ortc
 from .errors import InvalidStateError, MediasoupError
 from .events import Event, OnceEvent
-from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.Router import CloseTransportRequest as close_transport_fbs
-from .fbs.FBS.Worker import CloseRouterRequest as close_router_fbs
+from .lifecycle import Children, CloseReason, child_reason, soft_close
+from .producer import Producer, ProducerId
 from .rtp_parameters import RtpCapabilities, RtpCodecCapability
-from .wire import RequestTemplate, Sentinels, body_position
+from .transport import Transport, TransportContext, TransportId
+from .wire import body_position
 
 if TYPE_CHECKING:
     from .channel import Channel
-    from .fbs.FBS.Response.Response import Response
     from .pipe_transport import PipeTransport, PipeTransportOptions
     from .plain_transport import PlainTransport, PlainTransportOptions
-    from .producer import Producer, ProducerId
-    from .transport import Transport, TransportId
     from .webrtc_transport import WebRtcTransport, WebRtcTransportOptions
 
 RouterId = NewType("RouterId", str)
+TransportT = TypeVar("TransportT", bound="Transport")
 
 _log = logging.getLogger(__name__)
 
@@ -72,18 +67,31 @@ class Router:
         channel: Channel,
         rtp_capabilities: RtpCapabilities,
         app_data: dict[str, Any],
+        routers: Children[RouterId, Router],
     ) -> None:
+        """Called by the worker once the worker created the router; joins ``routers``
+        (the worker's registry), which closes it when the worker closes."""
         self.id = router_id
         self.app_data = app_data
         self._rtp_capabilities = rtp_capabilities
+        """Shared with nobody who changes it: handed to transports read-only."""
         self._rtp_capabilities_json: str | None = None
         self._channel = channel
         self._closed = False
-        self._transports: dict[TransportId, Transport] = {}
+        self._registry = routers
+        self._transports: Children[TransportId, Transport] = Children("router")
         self._producers: dict[ProducerId, Producer] = {}
-        self.on_close: OnceEvent[str] = OnceEvent("router.close")
+        self._transport_context = TransportContext(
+            channel=channel,
+            router_id=router_id,
+            transports=self._transports,
+            get_router_rtp_capabilities=self._get_rtp_capabilities,
+            get_producer_by_id=self._producers.get,
+        )
+        self.on_close: OnceEvent[CloseReason] = OnceEvent("router.close")
         """Fires once with the reason: "closed" (by us) or "worker closed"."""
         self.on_new_transport: Event[Transport] = Event("router.new_transport")
+        routers.adopt(router_id, self, self._on_worker_closed)
 
     # -- state -------------------------------------------------------------------------
 
@@ -103,9 +111,12 @@ class Router:
         copied: RtpCapabilities = json.loads(self._rtp_capabilities_json)
         return copied
 
+    def _get_rtp_capabilities(self) -> RtpCapabilities:
+        return self._rtp_capabilities
+
     @property
     def transports(self) -> dict[TransportId, Transport]:
-        return dict(self._transports)
+        return self._transports.snapshot()
 
     @property
     def producers(self) -> dict[ProducerId, Producer]:
@@ -117,7 +128,7 @@ class Router:
         False (never an exception) for an unknown producer and for capabilities
         that are malformed or do not match, as in mediasoup.
         """
-        producer = self._producers.get(producer_id)  # type: ignore[call-overload]
+        producer = self._producers.get(ProducerId(producer_id))
         if producer is None:
             _log.debug("can_consume: producer %s not found", producer_id)
             return False
@@ -139,10 +150,10 @@ class Router:
         Callers that must not leave a half-created transport behind check first.
         The consumer parameters computed here are cached for the consume that follows.
         """
-        producer = self._producers.get(producer_id)  # type: ignore[call-overload]
+        producer = self._producers.get(ProducerId(producer_id))
         if producer is None:
             raise LookupError(f'Producer with id "{producer_id}" not found')
-        producer._consume_plan(
+        producer.consume_plan(
             rtp_capabilities, producer.kind == "video" if enable_rtx is None else enable_rtx
         )
 
@@ -156,66 +167,35 @@ class Router:
         from .webrtc_transport import WebRtcTransport
 
         self._check_open()
-        transport = await WebRtcTransport.create(self, self._channel, options)
-        return self._adopt(transport)
+        return self._follow(await WebRtcTransport.create(self._transport_context, options))
 
     async def create_plain_transport(self, options: PlainTransportOptions) -> PlainTransport:
         from .plain_transport import PlainTransport
 
         self._check_open()
-        transport = await PlainTransport.create(self, self._channel, options)
-        return self._adopt(transport)
+        return self._follow(await PlainTransport.create(self._transport_context, options))
 
     async def create_pipe_transport(self, options: PipeTransportOptions) -> PipeTransport:
         from .pipe_transport import PipeTransport
 
         self._check_open()
-        transport = await PipeTransport.create(self, self._channel, options)
-        return self._adopt(transport)
+        return self._follow(await PipeTransport.create(self._transport_context, options))
 
-    def _close_transport_request(self, transport_id: str) -> Awaitable[Response]:
-        """Sends ROUTER_CLOSE_TRANSPORT for ``transport_id`` from the channel's template."""
-        template = self._channel.template_for("router_close_transport", self._close_template)
-        return self._channel.send(template, {"router_id": self.id, "transport_id": transport_id})
-
-    def _close_template(self) -> RequestTemplate:
-        sentinels = Sentinels()
-        transport_id = sentinels.uuid("transport_id")
-
-        def body(b: flatbuffers.Builder) -> int:
-            offset = b.CreateString(transport_id)
-            close_transport_fbs.Start(b)
-            close_transport_fbs.AddTransportId(b, offset)
-            return close_transport_fbs.End(b)
-
-        return self._channel.template(
-            Method.ROUTER_CLOSE_TRANSPORT,
-            sentinels.uuid("router_id"),
-            RequestBody.Router_CloseTransportRequest,
-            body,
-            sentinels=sentinels,
-        )
-
-    def _adopt(self, transport: Any) -> Any:
-        if self._closed:  # closed while the create request was in flight
-            transport._router_closed("router closed")
-            raise InvalidStateError("router closed while creating a transport")
-        self._transports[transport.id] = transport
-        transport.on_close.add_listener(lambda _reason: self._transports.pop(transport.id, None))
+    def _follow(self, transport: TransportT) -> TransportT:
+        """The router-wide producer registry follows each transport's producer events
+        (Node: ``@newproducer`` / ``@producerclose``)."""
+        transport.on_new_producer.add_listener(self._on_new_producer)
         self.on_new_transport.emit(transport)
         return transport
 
-    # -- producers registry (router-wide) ------------------------------------------------
-
-    def _get_producer(self, producer_id: ProducerId) -> Producer | None:
-        return self._producers.get(producer_id)
-
-    def _add_producer(self, producer: Producer) -> None:
+    def _on_new_producer(self, producer: Producer) -> None:
         self._producers[producer.id] = producer
 
-    def _remove_producer(self, producer: Producer) -> None:
-        if self._producers.get(producer.id) is producer:
-            del self._producers[producer.id]
+        def forget(_reason: object) -> None:
+            if self._producers.get(producer.id) is producer:
+                del self._producers[producer.id]
+
+        producer.on_close.add_listener(forget)
 
     # -- dump / close --------------------------------------------------------------------
 
@@ -228,34 +208,21 @@ class Router:
         """Closes the router in the worker (and, there, everything in it). Idempotent."""
         if self._closed:
             return
-        self._mark_closed("closed")
-        router_id = self.id
+        self._mark_closed(CloseReason.CLOSED)
+        await soft_close(
+            lambda: messages.CLOSE_ROUTER.send(self._channel, "", self.id),
+            f"closing router {self.id}",
+        )
 
-        def body(b: flatbuffers.Builder) -> int:
-            offset = b.CreateString(router_id)
-            close_router_fbs.Start(b)
-            close_router_fbs.AddRouterId(b, offset)
-            return close_router_fbs.End(b)
-
-        try:
-            await self._channel.request(
-                Method.WORKER_CLOSE_ROUTER, "", RequestBody.Worker_CloseRouterRequest, body
-            )
-        except MediasoupError as error:
-            # The worker is gone or already dropped the router: nothing left to free.
-            _log.debug("closing router %s: %s", self.id, error)
-
-    def _worker_closed(self) -> None:
-        """Called by the worker when it closes or dies: everything below is gone."""
+    def _on_worker_closed(self, reason: CloseReason) -> None:
+        """The worker closed or died: everything below is gone."""
         if not self._closed:
-            self._mark_closed("worker closed")
+            self._mark_closed(reason)
 
-    def _mark_closed(self, reason: str) -> None:
+    def _mark_closed(self, reason: CloseReason) -> None:
         self._closed = True
-        child_reason = "router closed" if reason == "closed" else reason
-        for transport in list(self._transports.values()):
-            transport._router_closed(child_reason)
-        self._transports.clear()
+        self._registry.leave(self.id, self)
+        self._transports.close(child_reason(reason, CloseReason.ROUTER_CLOSED))
         self._producers.clear()
         self.on_close.emit(reason)
         self.on_new_transport.clear()

@@ -12,47 +12,37 @@ from __future__ import annotations
 import copy
 import logging
 import secrets
-import struct
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NewType
+from typing import Any, ClassVar, Literal, NewType
 
 import flatbuffers
 
-from . import fbs_reader as fr
-from . import ortc
+from . import messages, ortc
 from .channel import Channel
-from .consume_plan import KIND_VALUES, RTP_TYPE_NAMES, consume_request_body
-from .consumer import Consumer, ConsumerId, ConsumerLayers, ConsumerOptions
-from .errors import InvalidStateError, MediasoupError
+from .consume_plan import consume_request_body
+from .consumer import Consumer, ConsumerContext, ConsumerId, ConsumerOptions
+from .errors import InvalidStateError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Response.Response import Response
-from .fbs.FBS.Transport import CloseConsumerRequest as close_consumer_fbs
-from .fbs.FBS.Transport import CloseProducerRequest as close_producer_fbs
 from .fbs.FBS.Transport import ListenInfo as listen_info_fbs
 from .fbs.FBS.Transport import Options as options_fbs
 from .fbs.FBS.Transport import PortRange as port_range_fbs
-from .fbs.FBS.Transport import ProduceRequest as produce_fbs
 from .fbs.FBS.Transport import SocketFlags as socket_flags_fbs
-from .fbs.FBS.Transport.ProduceResponse import ProduceResponse
 from .fbs.FBS.Transport.Protocol import Protocol as FbsProtocol
 from .fbs.FBS.Transport.Tuple import Tuple as FbsTuple
-from .producer import Producer, ProducerId, ProducerOptions
-from .rtp_fbs import write_rtp_mapping, write_rtp_parameters
-from .rtp_parameters import RtpParameters
-from .wire import body_as, body_position, plain
-
-if TYPE_CHECKING:
-    from .router import Router
+from .lifecycle import Children, CloseReason, child_reason, soft_close
+from .producer import Producer, ProducerContext, ProducerId, ProducerOptions
+from .rtp_parameters import RtpCapabilities, RtpParameters
+from .wire import body_as, plain
 
 TransportId = NewType("TransportId", str)
 TransportProtocol = Literal["udp", "tcp"]
 
 _log = logging.getLogger(__name__)
-_U32 = struct.Struct("<I")
 
 MAX_MID = 100_000_000
 """mediasoup uses at most 8 characters for a consumer's MID and wraps to 0 there."""
@@ -149,42 +139,47 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
+@dataclass(frozen=True, slots=True)
+class TransportContext:
+    """What a transport gets from its router (Node: ``getRouterRtpCapabilities``,
+    ``getProducerById`` and the router's registry), instead of the router itself."""
+
+    channel: Channel
+    router_id: str
+    transports: Children[TransportId, Transport]
+    """The router's registry: the transport joins it and leaves it when it closes."""
+    get_router_rtp_capabilities: Callable[[], RtpCapabilities]
+    """The router's capabilities, shared: read them, never change them."""
+    get_producer_by_id: Callable[[ProducerId], Producer | None]
+    """Any producer of the router (consumers may take any transport's producers)."""
+
+
 class Transport:
     """Base of every transport. Created by the Router; use its create_* methods."""
 
     kind_name = "transport"
 
     def __init__(
-        self,
-        transport_id: TransportId,
-        router: Router,
-        channel: Channel,
-        app_data: dict[str, Any],
+        self, context: TransportContext, transport_id: TransportId, app_data: dict[str, Any]
     ) -> None:
+        """Called once the worker created the transport; joins the router's registry
+        and subscribes to the transport's notifications (held until now)."""
         self.id = transport_id
-        self.router = router
+        self.router_id = context.router_id
         self.app_data = app_data
-        self._channel = channel
+        self._context = context
+        self._channel = context.channel
         self._closed = False
-        self._producers: dict[ProducerId, Producer] = {}
-        self._consumers: dict[ConsumerId, Consumer] = {}
+        self._producers: Children[ProducerId, Producer] = Children(self.kind_name)
+        self._consumers: Children[ConsumerId, Consumer] = Children(self.kind_name)
         self._cname_for_producers: str | None = None
         self._next_mid = 0
-        self.on_close: OnceEvent[str] = OnceEvent(f"{self.kind_name}.close")
+        self.on_close: OnceEvent[CloseReason] = OnceEvent(f"{self.kind_name}.close")
         """Fires once with the reason: "closed", "router closed" or "worker closed"."""
         self.on_new_producer: Event[Producer] = Event("transport.new_producer")
         self.on_new_consumer: Event[Consumer] = Event("transport.new_consumer")
-        self._unsubscribe = channel.subscribe(transport_id, self._on_notification)
-
-    async def _created_by(self, request: Awaitable[Response]) -> Response:
-        """Awaits this transport's create request. The transport subscribed to its id
-        before the request was sent (the worker may notify first); if creation
-        fails, that subscription must not outlive it."""
-        try:
-            return await request
-        except BaseException:
-            self._unsubscribe()
-            raise
+        context.transports.adopt(transport_id, self, self._on_router_closed)
+        self._unsubscribe = self._channel.subscribe(transport_id, self._on_notification)
 
     # -- state -------------------------------------------------------------------------
 
@@ -194,11 +189,11 @@ class Transport:
 
     @property
     def producers(self) -> dict[ProducerId, Producer]:
-        return dict(self._producers)
+        return self._producers.snapshot()
 
     @property
     def consumers(self) -> dict[ConsumerId, Consumer]:
-        return dict(self._consumers)
+        return self._consumers.snapshot()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -223,7 +218,8 @@ class Transport:
         self._check_open()
         response = await self._channel.request(method, self.id)
         reader, object_api = types
-        return plain(object_api.InitFromObj(body_as(response, reader)))  # type: ignore[no-any-return]
+        dumped: dict[str, Any] = plain(object_api.InitFromObj(body_as(response, reader)))
+        return dumped
 
     # -- notifications -------------------------------------------------------------------
 
@@ -237,27 +233,24 @@ class Transport:
         """Closes the transport, its producers and consumers. Idempotent."""
         if self._closed:
             return
-        self._mark_closed("closed")
-        try:
-            await self.router._close_transport_request(self.id)
-        except MediasoupError as error:
-            _log.debug("closing transport %s: %s", self.id, error)
+        self._mark_closed(CloseReason.CLOSED)
+        await soft_close(
+            lambda: messages.CLOSE_TRANSPORT.send(self._channel, self.router_id, self.id),
+            f"closing {self.kind_name} {self.id}",
+        )
 
-    def _router_closed(self, reason: str) -> None:
+    def _on_router_closed(self, reason: CloseReason) -> None:
         """The router (or worker) is gone: everything below is already gone in the worker."""
         if not self._closed:
             self._mark_closed(reason)
 
-    def _mark_closed(self, reason: str) -> None:
+    def _mark_closed(self, reason: CloseReason) -> None:
         self._closed = True
         self._unsubscribe()
-        child_reason = "transport closed" if reason == "closed" else reason
-        for producer in list(self._producers.values()):
-            producer._transport_closed(child_reason)
-        for consumer in list(self._consumers.values()):
-            consumer._transport_closed(child_reason)
-        self._producers.clear()
-        self._consumers.clear()
+        self._context.transports.leave(self.id, self)
+        below = child_reason(reason, CloseReason.TRANSPORT_CLOSED)
+        self._producers.close(below)
+        self._consumers.close(below)
         self.on_close.emit(reason)
         self.on_new_producer.clear()
         self.on_new_consumer.clear()
@@ -272,8 +265,8 @@ class Transport:
         producer_id = ProducerId(options.id or _uuid())
         # The id may also be live in another router of this worker (the worker refuses it
         # then); subscribing a new producer under it would steal the live one's notifications.
-        if self.router._get_producer(producer_id) is not None or self._channel.is_subscribed(
-            producer_id
+        if self._context.get_producer_by_id(producer_id) is not None or (
+            self._channel.is_subscribed(producer_id)
         ):
             raise TypeError(f'a Producer with same id "{producer_id}" already exists')
         rtp_parameters: RtpParameters = copy.deepcopy(options.rtp_parameters)
@@ -281,52 +274,20 @@ class Transport:
         if not rtp_parameters.get("encodings"):
             rtp_parameters["encodings"] = [{}]
         self._assign_cname(rtp_parameters)
-        router_caps = self.router._rtp_capabilities
+        router_caps = self._context.get_router_rtp_capabilities()
         mapping = ortc.get_producer_rtp_parameters_mapping(rtp_parameters, router_caps)
         consumable = ortc.get_consumable_rtp_parameters(
             options.kind, rtp_parameters, router_caps, mapping
         )
-
-        def body(b: flatbuffers.Builder) -> int:
-            pid = b.CreateString(producer_id)
-            params = write_rtp_parameters(b, rtp_parameters)
-            rtp_mapping = write_rtp_mapping(b, mapping)
-            produce_fbs.Start(b)
-            produce_fbs.AddProducerId(b, pid)
-            produce_fbs.AddKind(b, KIND_VALUES[options.kind])
-            produce_fbs.AddRtpParameters(b, params)
-            produce_fbs.AddRtpMapping(b, rtp_mapping)
-            produce_fbs.AddPaused(b, options.paused)
-            produce_fbs.AddKeyFrameRequestDelay(b, options.key_frame_request_delay)
-            produce_fbs.AddEnableMediasoupPacketIdHeaderExtension(
-                b, options.enable_mediasoup_packet_id_header_extension
-            )
-            return produce_fbs.End(b)
-
-        producer = Producer(
-            producer_id=producer_id,
+        producer = await Producer.create(
+            ProducerContext(self._channel, self.id, self._producers),
+            producer_id,
+            options,
+            rtp_parameters,
+            consumable,
+            mapping,
             transport=self,
-            channel=self._channel,
-            kind=options.kind,
-            rtp_parameters=rtp_parameters,
-            consumable_rtp_parameters=consumable,
-            paused=options.paused,
-            app_data=options.app_data,
         )
-        try:
-            response = await self._channel.request(
-                Method.TRANSPORT_PRODUCE, self.id, RequestBody.Transport_ProduceRequest, body
-            )
-        except BaseException:
-            producer._discard()
-            raise
-        producer._set_type(RTP_TYPE_NAMES[body_as(response, ProduceResponse).Type()])
-        if self._closed:
-            producer._transport_closed()
-            raise InvalidStateError(f"{self.kind_name} closed while producing")
-        self._producers[producer_id] = producer
-        self.router._add_producer(producer)
-        producer.on_close.add_listener(lambda _reason: self._forget_producer(producer))
         self.on_new_producer.emit(producer)
         return producer
 
@@ -341,25 +302,13 @@ class Transport:
             self._cname_for_producers = rtcp.get("cname") or _uuid()[:8]
         rtcp["cname"] = self._cname_for_producers
 
-    def _forget_producer(self, producer: Producer) -> None:
-        self._producers.pop(producer.id, None)
-        self.router._remove_producer(producer)
-
-    async def _close_producer_request(self, producer_id: ProducerId) -> None:
-        def body(b: flatbuffers.Builder) -> int:
-            offset = b.CreateString(producer_id)
-            close_producer_fbs.Start(b)
-            close_producer_fbs.AddProducerId(b, offset)
-            return close_producer_fbs.End(b)
-
-        await self._channel.request(
-            Method.TRANSPORT_CLOSE_PRODUCER,
-            self.id,
-            RequestBody.Transport_CloseProducerRequest,
-            body,
-        )
-
     # -- consume -------------------------------------------------------------------------
+
+    def _producer_to_consume(self, producer_id: str) -> Producer:
+        producer = self._context.get_producer_by_id(ProducerId(producer_id))
+        if producer is None:
+            raise LookupError(f'Producer with id "{producer_id}" not found')
+        return producer
 
     async def consume(self, options: ConsumerOptions) -> Consumer:
         """Creates a consumer sending ``options.producer_id``'s media to the remote peer.
@@ -370,9 +319,7 @@ class Transport:
         self._check_open()
         if options.mid is not None and not options.mid:
             raise TypeError("if given, mid must be a non-empty string")
-        producer = self.router._get_producer(ProducerId(options.producer_id))
-        if producer is None:
-            raise LookupError(f'Producer with id "{options.producer_id}" not found')
+        producer = self._producer_to_consume(options.producer_id)
         enable_rtx = producer.kind == "video" if options.enable_rtx is None else options.enable_rtx
         consumer_id = ConsumerId(_uuid())
         if options.pipe:
@@ -384,7 +331,7 @@ class Transport:
             )
             plan = None
         else:
-            plan = producer._consume_plan(options.rtp_capabilities, enable_rtx)
+            plan = producer.consume_plan(options.rtp_capabilities, enable_rtx)
             if options.mid is not None:
                 mid = options.mid
             else:
@@ -433,74 +380,16 @@ class Transport:
         app_data: dict[str, Any],
         send: Callable[[], Awaitable[Response]],
     ) -> Consumer:
-        """The one path that makes a Consumer: subscribe, send TRANSPORT_CONSUME, apply the
-        reply, and re-check that neither the transport nor the producer closed meanwhile."""
-        # Subscribed (in Consumer.__init__) before the request: the worker may notify
-        # (e.g. CONSUMER_PRODUCER_PAUSE) before it answers.
-        consumer = Consumer(
+        """The one path that makes a Consumer for every transport kind."""
+        consumer = await Consumer.create(
+            ConsumerContext(self._channel, self.id, self._consumers),
             consumer_id=consumer_id,
-            transport=self,
-            channel=self._channel,
-            producer_id=producer.id,
-            kind=producer.kind,
+            producer=producer,
             rtp_parameters=rtp_parameters,
             consumer_type=consumer_type,
             app_data=app_data,
+            send=send,
+            transport=self,
         )
-        try:
-            response = await send()
-        except BaseException:
-            consumer._discard()
-            raise
-        consumer._set_initial_state(**read_consume_response(*body_position(response)))
-        if self._closed:
-            consumer._transport_closed()
-            raise InvalidStateError(f"{self.kind_name} closed while consuming")
-        if producer.closed:
-            consumer._producer_closed()
-            raise InvalidStateError("producer closed while consuming")
-        self._register_consumer(consumer)
-        return consumer
-
-    def _register_consumer(self, consumer: Consumer) -> None:
-        self._consumers[consumer.id] = consumer
-        consumer.on_close.add_listener(lambda _reason: self._consumers.pop(consumer.id, None))
         self.on_new_consumer.emit(consumer)
-
-    async def _close_consumer_request(self, consumer_id: ConsumerId) -> None:
-        def body(b: flatbuffers.Builder) -> int:
-            offset = b.CreateString(consumer_id)
-            close_consumer_fbs.Start(b)
-            close_consumer_fbs.AddConsumerId(b, offset)
-            return close_consumer_fbs.End(b)
-
-        await self._channel.request(
-            Method.TRANSPORT_CLOSE_CONSUMER,
-            self.id,
-            RequestBody.Transport_CloseConsumerRequest,
-            body,
-        )
-
-
-def read_consume_response(buf: bytes, table: int) -> dict[str, Any]:
-    """Transport.ConsumeResponse: paused 0, producer_paused 1, score 2 (ConsumerScore:
-    score 0, producer_score 1, producer_scores 2), preferred_layers 3 (spatial 0,
-    temporal 1)."""
-    score = fr.read_table(buf, table, 2)
-    start, count = fr.read_vector(buf, score, 2)
-    layers = fr.read_table(buf, table, 3)
-    temporal = fr.field_position(buf, layers, 1) if layers else 0
-    return {
-        "paused": fr.read_bool(buf, table, 0),
-        "producer_paused": fr.read_bool(buf, table, 1),
-        "score": {
-            "score": fr.read_u8(buf, score, 0),
-            "producerScore": fr.read_u8(buf, score, 1),
-            "producerScores": list(buf[start : start + count]),
-        },
-        "preferred_layers": ConsumerLayers(
-            fr.read_u8(buf, layers, 0), buf[temporal] if temporal else None
-        )
-        if layers
-        else None,
-    }
+        return consumer

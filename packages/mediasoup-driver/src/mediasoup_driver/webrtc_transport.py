@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 import flatbuffers
 
@@ -37,9 +37,11 @@ from .fbs.FBS.WebRtcTransport.IceSelectedTupleChangeNotification import (
 )
 from .fbs.FBS.WebRtcTransport.IceStateChangeNotification import IceStateChangeNotification
 from .fbs.FBS.WebRtcTransport.Listen import Listen
+from .lifecycle import CloseReason, create_request
 from .transport import (
     ListenInfo,
     Transport,
+    TransportContext,
     TransportId,
     TransportTuple,
     read_tuple,
@@ -47,9 +49,6 @@ from .transport import (
     write_listen_info,
 )
 from .wire import RequestTemplate, Sentinels, body_as, body_position
-
-if TYPE_CHECKING:
-    from .router import Router
 
 IceState = Literal["new", "connected", "completed", "disconnected", "closed"]
 DtlsState = Literal["new", "connecting", "connected", "failed", "closed"]
@@ -212,9 +211,15 @@ class WebRtcTransport(Transport):
     kind_name = "webrtc_transport"
 
     def __init__(
-        self, transport_id: TransportId, router: Router, channel: Channel, app_data: dict[str, Any]
+        self,
+        context: TransportContext,
+        transport_id: TransportId,
+        app_data: dict[str, Any],
+        buf: bytes,
+        dump: int,
     ) -> None:
-        super().__init__(transport_id, router, channel, app_data)
+        """Built by ``create`` from the worker's answer (a WebRtcTransport dump)."""
+        super().__init__(context, transport_id, app_data)
         self.ice_role = "controlled"
         self.ice_parameters: IceParameters
         self.ice_candidates: list[IceCandidate] = []
@@ -228,23 +233,29 @@ class WebRtcTransport(Transport):
         self.on_ice_selected_tuple_change: Event[TransportTuple] = Event(
             "webrtc_transport.ice_selected_tuple"
         )
+        self._load(buf, dump)
 
     @classmethod
     async def create(
-        cls, router: Router, channel: Channel, options: WebRtcTransportOptions
+        cls, context: TransportContext, options: WebRtcTransportOptions
     ) -> WebRtcTransport:
+        """Sends ROUTER_CREATE_WEBRTCTRANSPORT and builds the transport from the answer."""
         if not options.listen_infos:
             raise TypeError("listen_infos: at least one ListenInfo is required")
+        channel = context.channel
         template = channel.template_for(
             ("webrtc_create", options), lambda: _create_template(channel, options)
         )
         transport_id = TransportId(str(uuid.uuid4()))
-        transport = cls(transport_id, router, channel, options.app_data)
-        response = await transport._created_by(
-            channel.send(template, {"router_id": router.id, "transport_id": transport_id})
+        response = await create_request(
+            channel,
+            transport_id,
+            context.transports,
+            lambda: channel.send(
+                template, {"router_id": context.router_id, "transport_id": transport_id}
+            ),
         )
-        transport._load(*body_position(response))
-        return transport
+        return cls(context, transport_id, options.app_data, *body_position(response))
 
     def _load(self, buf: bytes, dump: int) -> None:
         """Reads what callers use from the creation dump (webRtcTransport.fbs DumpResponse:
@@ -369,7 +380,7 @@ class WebRtcTransport(Transport):
         else:
             super()._on_notification(event, notification)
 
-    def _mark_closed(self, reason: str) -> None:
+    def _mark_closed(self, reason: CloseReason) -> None:
         self.ice_state = "closed"
         self.ice_selected_tuple = None
         self.dtls_state = "closed"

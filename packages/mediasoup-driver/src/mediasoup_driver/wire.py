@@ -142,11 +142,10 @@ def body_as(response: Response, table_type: type[TableT]) -> TableT:
 
 def body_position(response: Response) -> tuple[bytes, int]:
     """(buffer, position) of the response body table, for the fbs_reader functions."""
-    tab = response._tab
-    body = read_table(tab.Bytes, tab.Pos, _RESPONSE_BODY)
-    if not body:
+    table = response.Body()
+    if table is None:
         raise MediasoupError("worker response has no body")
-    return tab.Bytes, body
+    return table.Bytes, table.Pos
 
 
 def reply_body(buf: bytes, table: int) -> int:

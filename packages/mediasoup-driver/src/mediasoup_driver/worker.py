@@ -21,6 +21,7 @@ from typing import Any, Literal
 import flatbuffers
 
 from . import fbs_reader as fr
+from . import messages
 from .channel import DEFAULT_REQUEST_TIMEOUT, Channel
 from .errors import (
     WorkerClosedError,
@@ -31,8 +32,8 @@ from .events import OnceEvent
 from .fbs.FBS.Notification.Event import Event
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.Worker import CreateRouterRequest as create_router_fbs
 from .fbs.FBS.Worker import UpdateSettingsRequest as update_settings_fbs
+from .lifecycle import Children, CloseReason
 from .process import WorkerExit, WorkerProcess
 from .router import Router, RouterId, RouterOptions, new_router_id, router_capabilities
 from .wire import body_position
@@ -177,7 +178,7 @@ class Worker:
         self.settings = settings
         self.app_data = settings.app_data
         self._closed = False
-        self._routers: dict[RouterId, Router] = {}
+        self._routers: Children[RouterId, Router] = Children("worker")
         self.died: OnceEvent[WorkerExit] = OnceEvent("worker.died")
         """Fires once if the process exits without ``close()`` (crash, kill, OOM)."""
         self.on_close: OnceEvent[WorkerExit | None] = OnceEvent("worker.close")
@@ -272,7 +273,7 @@ class Worker:
     @property
     def routers(self) -> dict[RouterId, Router]:
         """Open routers by id (a copy)."""
-        return dict(self._routers)
+        return self._routers.snapshot()
 
     @property
     def channel(self) -> Channel:
@@ -329,23 +330,10 @@ class Worker:
         options = options or RouterOptions()
         rtp_capabilities = router_capabilities(options)  # validates before any request
         router_id = new_router_id()
-
-        def body(b: flatbuffers.Builder) -> int:
-            offset = b.CreateString(router_id)
-            create_router_fbs.Start(b)
-            create_router_fbs.AddRouterId(b, offset)
-            return create_router_fbs.End(b)
-
-        await self._channel.request(
-            Method.WORKER_CREATE_ROUTER, "", RequestBody.Worker_CreateRouterRequest, body
-        )
-        router = Router(router_id, self._channel, rtp_capabilities, options.app_data)
+        await messages.CREATE_ROUTER.send(self._channel, "", router_id)
         if self._closed:  # the worker died while the request was in flight
-            router._worker_closed()
             raise WorkerClosedError("worker closed while creating a router")
-        self._routers[router_id] = router
-        router.on_close.add_listener(lambda _reason: self._routers.pop(router_id, None))
-        return router
+        return Router(router_id, self._channel, rtp_capabilities, options.app_data, self._routers)
 
     # -- close / death -------------------------------------------------------------------
 
@@ -385,9 +373,7 @@ class Worker:
         self.on_close.emit(exit_info)
 
     def _close_routers(self) -> None:
-        routers, self._routers = self._routers, {}
-        for router in routers.values():
-            router._worker_closed()
+        self._routers.close(CloseReason.WORKER_CLOSED)
 
     def _check_open(self) -> None:
         if self._closed:

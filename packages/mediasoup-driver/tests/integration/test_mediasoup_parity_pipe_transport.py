@@ -120,7 +120,12 @@ class Setup:
         self, producer: Producer, router2: Router | None = None, keep_id: bool = True
     ) -> tuple[Consumer, Producer]:
         router2 = router2 or self.router2
-        pipe1, pipe2 = await self.pipe_pair(producer.transport.router, router2)
+        assert producer.transport is not None
+        source = producer.transport.router_id
+        router1 = next(
+            r for w in (self.worker1, self.worker2) for r in w.routers.values() if r.id == source
+        )
+        pipe1, pipe2 = await self.pipe_pair(router1, router2)
         pipe_consumer = await pipe1.consume(
             ConsumerOptions(producer_id=producer.id, rtp_capabilities={})
         )
