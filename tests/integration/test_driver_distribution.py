@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,7 +114,8 @@ def test_wheel_carries_py_typed_and_the_generated_fbs_package(fresh_venv: FreshV
         for line in metadata.decode().splitlines()
         if line.startswith("Requires-Dist:")
     ]
-    assert [r for r in requires if "extra ==" not in r] == ["flatbuffers<26,>=25.1"]
+    runtime = [re.match(r"[A-Za-z0-9_.-]+", r).group(0) for r in requires if "extra ==" not in r]
+    assert runtime == ["flatbuffers"], requires
 
 
 def test_only_the_driver_is_importable_there(fresh_venv: FreshVenv) -> None:
