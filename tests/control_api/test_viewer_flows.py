@@ -78,10 +78,14 @@ async def test_v1_websocket_viewer_end_to_end(api: ApiServer, node: Node) -> Non
         async with api.client(token) as c:
             info = (await c.get(f"/api/v2/consumers/{watch.consumer['id']}")).json()
         assert info["paused"] is False and info["state"] in ("connecting", "connected")
+        # Closing the socket alone releases everything it created. The viewer stays
+        # connected meanwhile: were it to hang up first, the node would report the
+        # consumer closed by itself, which stays readable for 60 s by contract.
+        await ws.close()
+        await wait_released(node, "wes-player", baseline)
     finally:
         await ws.close()
         await watch.viewer.close()
-    await wait_released(node, "wes-player", baseline)
     async with api.client(token) as c:
         r = await c.get(f"/api/v2/consumers/{watch.consumer['id']}")
         assert r.status_code == 404
