@@ -33,6 +33,7 @@ from vasms_client.errors import (
     ApiError,
     AuthError,
     ForbiddenError,
+    IceFailedError,
     ServerUnreachableError,
     StreamNotFoundError,
     StreamNotLiveError,
@@ -45,6 +46,7 @@ EXIT_FAILURE = 1
 EXIT_NOT_FOUND = 2
 EXIT_NOT_LIVE = 3
 EXIT_AUTH = 4
+EXIT_ICE = 5
 
 
 class UsageError(Exception):
@@ -70,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch a VAS-MS live stream: decode its frames, report fps, bitrate and "
         "time to first frame, optionally save a snapshot.",
         epilog="Exit codes: 0 ok, 1 other failure (bad options too), 2 stream not found, "
-        "3 stream not live, 4 authentication refused, 130 interrupted.",
+        "3 stream not live, 4 authentication refused, 5 ICE failed (network blocks the media), "
+        "130 interrupted.",
     )
     parser.add_argument("stream_id", metavar="STREAM_ID")
     parser.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
@@ -92,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--wait-live", action="store_true", help="wait for a stream that is not live yet"
+    )
+    parser.add_argument(
+        "--relay", action="store_true", help="relay-only ICE through the server's TURN"
+    )
+    parser.add_argument(
+        "--turn-transport",
+        choices=("udp", "tcp", "tls"),
+        help="use only the server's TURN URLs of this transport",
+    )
+    parser.add_argument(
+        "--ice-timeout",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="ICE must connect within S seconds per route (default 15; exit 5 otherwise)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     parser.add_argument("--verbose", "-v", action="store_true", help="log lifecycle events")
@@ -217,6 +235,8 @@ def summary_dict(
                 ),
                 "reconnects": stats.reconnects,
                 "last_disconnect_reason": stats.last_disconnect_reason,
+                "candidate_type": stats.candidate_type,
+                "ice_route": stats.ice_route,
             }
         )
     return data
@@ -307,6 +327,8 @@ def _exit_for(exc: BaseException) -> int:
         return EXIT_NOT_FOUND
     if isinstance(exc, StreamNotLiveError):
         return EXIT_NOT_LIVE
+    if isinstance(exc, IceFailedError):
+        return EXIT_ICE
     return EXIT_FAILURE
 
 
@@ -333,6 +355,8 @@ def _print_error(args: argparse.Namespace, message: str, code: int, exc: Any = N
         error: dict[str, Any] = {"message": message}
         if isinstance(exc, ApiError):
             error.update({"code": exc.code, "status": exc.status, "detail": exc.detail})
+        elif isinstance(exc, IceFailedError):
+            error.update({"code": "ice_failed", "detail": exc.detail, "tried": exc.tried})
         body = {"stream_id": args.stream_id, "exit_code": code, "error": error}
         print(json.dumps(body))
 
@@ -352,7 +376,13 @@ async def run(args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, on_signal, signum)
     progress = Progress(sys.stderr, enabled=not args.quiet)
-    options = WatchOptions(client_id=f"vasms-watch-{os.getpid()}", wait_live=args.wait_live)
+    options = WatchOptions(
+        client_id=f"vasms-watch-{os.getpid()}",
+        wait_live=args.wait_live,
+        relay=args.relay,
+        turn_transport=args.turn_transport,
+        ice_timeout_s=args.ice_timeout,
+    )
     client = VasmsClient(
         settings.url,
         token=settings.token,

@@ -31,6 +31,22 @@ class MediaError(VasmsError):
     """
 
 
+class IceFailedError(MediaError):
+    """ICE could not complete: no candidate pair to the media node worked in time.
+
+    The viewer's network blocks what the node offers (UDP, or traffic to its port range)
+    and no TURN route got through either. `tried` lists each attempt ("direct" or the TURN
+    URL), `timeout_s` the ICE timeout of each. Configuring TURN on the server
+    (`VASMS_TURN_URLS`), or a TURN route on 443, is the fix; retrying is not.
+    """
+
+    def __init__(self, detail: str, *, tried: list[str], timeout_s: float) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.tried = tried
+        self.timeout_s = timeout_s
+
+
 class ApiError(VasmsError):
     """The server answered with an error status and its `{"detail", "code"}` body."""
 

@@ -121,6 +121,9 @@ class Consumption:
     connected: bool
     paused: bool
     raw: JsonDict = field(repr=False, compare=False)
+    ice_servers: list[JsonDict] = field(default_factory=list)
+    """TURN servers `[{urls, username, credential}]` with short-lived credentials ([] without
+    TURN on the server)."""
 
     @classmethod
     def from_json(cls, body: JsonDict, stream_id: str) -> Consumption:
@@ -134,6 +137,7 @@ class Consumption:
             connected=bool(body.get("connected", False)),
             paused=bool(body.get("paused", False)),
             raw=body,
+            ice_servers=[dict(s) for s in body.get("ice_servers") or []],
         )
 
 

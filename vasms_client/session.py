@@ -23,12 +23,21 @@ from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError
-from pymediasoup import AiortcHandler, Device
+from pymediasoup import Device
 from pymediasoup.models.transport import DtlsParameters
 from pymediasoup.rtp_parameters import RtpCapabilities
 
 from vasms_client.client import VasmsClient
-from vasms_client.errors import ConflictError, MediaError, VasmsError
+from vasms_client.errors import ConflictError, IceFailedError, MediaError, VasmsError
+from vasms_client.ice import (
+    IcePolicy,
+    PolicyHandler,
+    SelectedPair,
+    TurnRoute,
+    TurnTransport,
+    selected_pair,
+    turn_routes,
+)
 from vasms_client.models import Consumption
 
 log = logging.getLogger("vasms_client")
@@ -49,6 +58,10 @@ class MediaSession:
         *,
         stats_interval_s: float = 1.0,
         close_timeout_s: float = 5.0,
+        ice_policy: IcePolicy = "all",
+        turn_transport: TurnTransport | None = None,
+        route_index: int = 0,
+        ice_timeout_s: float = 15.0,
     ) -> None:
         self.client = client
         self.stream_id = stream_id
@@ -57,6 +70,15 @@ class MediaSession:
         self._sink = sink
         self._stats_interval_s = stats_interval_s
         self._close_timeout_s = close_timeout_s
+        self._ice_policy = ice_policy
+        self._turn_transport = turn_transport
+        self._route_index = route_index
+        self._ice_timeout_s = ice_timeout_s
+        self._connected = asyncio.Event()
+        # The TURN route of this attempt (None: direct only) and how many the server offers.
+        self.route: TurnRoute | None = None
+        self.routes_offered = 0
+        self.pair: SelectedPair | None = None
         self.consumption: Consumption | None = None
         self.started_at = time.monotonic()
         self.first_frame_at: float | None = None
@@ -105,15 +127,21 @@ class MediaSession:
 
     # ------------------------------------------------------------------ opening
 
-    async def open(self) -> None:
-        """capabilities → Device → consume → recv transport → consumer; frames start flowing.
+    @property
+    def route_name(self) -> str:
+        return self.route.url if self.route else "direct"
 
-        On any failure (or cancellation) after `consume`, the consumer is detached before
-        the exception propagates: a half-made session leaves nothing on the node.
+    async def open(self) -> None:
+        """capabilities → Device → consume → recv transport → consumer → ICE connected.
+
+        Returns once ICE has connected (frames start flowing); raises `IceFailedError` when
+        it does not within `ice_timeout_s`. On any failure (or cancellation) after
+        `consume`, the consumer is detached before the exception propagates: a half-made
+        session leaves nothing on the node.
         """
         self.started_at = time.monotonic()
         caps = await self.client.router_capabilities(self.stream_id)
-        device = Device(handlerFactory=AiortcHandler.createFactory(tracks=[]))
+        device = Device(handlerFactory=PolicyHandler.createFactory(tracks=[]))
         try:
             await device.load(RtpCapabilities(**caps))
             recv_caps = device.rtpCapabilities.model_dump(exclude_none=True)
@@ -124,6 +152,7 @@ class MediaSession:
         )
         try:
             await self._receive(device, self.consumption)
+            await self._wait_connected()
         except BaseException:
             self.end("open_failed")
             await self.close()
@@ -141,12 +170,24 @@ class MediaSession:
         if consumption.kind != "video":
             raise MediaError(f"stream {self.stream_id} sends {consumption.kind}, not video")
         params = consumption.transport
+        routes = turn_routes(consumption.ice_servers, self._turn_transport)
+        self.routes_offered = len(routes)
+        self.route = routes[self._route_index % len(routes)] if routes else None
+        if self.route is None and self._ice_policy == "relay":
+            raise IceFailedError(
+                "relay-only ICE was asked for, but the server offers no TURN server"
+                + (f" over {self._turn_transport}" if self._turn_transport else ""),
+                tried=[],
+                timeout_s=self._ice_timeout_s,
+            )
         try:
             self._transport = device.createRecvTransport(
                 id=params.id,
                 iceParameters=params.ice_parameters,
                 iceCandidates=params.ice_candidates,
                 dtlsParameters=params.dtls_parameters,
+                iceServers=[self.route.ice_server()] if self.route else [],
+                iceTransportPolicy=self._ice_policy,
             )
             # pymediasoup adds an RTP "probator" receiver with the first video consumer, for
             # the server's bandwidth probes. aiortc has no use for it and its decoder fails
@@ -188,8 +229,47 @@ class MediaSession:
 
     def _on_connection_state(self, state: str) -> None:
         # "disconnected" can heal by itself (ICE consent recovers); failed/closed cannot.
-        if state in ("failed", "closed"):
+        if state == "connected":
+            self._connected.set()
+            self.pair = selected_pair(self._peer_connection())
+        elif state in ("failed", "closed"):
             self.end(f"transport_{state}")
+
+    def _peer_connection(self) -> Any:
+        try:
+            return self._transport.handler.pc
+        except Exception:  # not made yet, or closed
+            return None
+
+    async def _wait_connected(self) -> None:
+        """ICE connected within the timeout, or `IceFailedError` saying what was tried."""
+        connected = asyncio.ensure_future(self._connected.wait())
+        ended = asyncio.ensure_future(self.ended.wait())
+        try:
+            await asyncio.wait(
+                {connected, ended}, timeout=self._ice_timeout_s, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            connected.cancel()
+            ended.cancel()
+        if self._connected.is_set():
+            return
+        if self.end_reason is not None and not self.end_reason.startswith("transport_"):
+            raise MediaError(f"session ended before ICE connected: {self.end_reason}")
+        assert self.consumption is not None
+        offered = ", ".join(
+            f"{c.get('protocol')} {c.get('address') or c.get('ip')}:{c.get('port')}"
+            for c in self.consumption.transport.ice_candidates
+        )
+        how = "relay only" if self._ice_policy == "relay" else f"node candidates {offered}"
+        via = f"TURN {self.route.url}" if self.route else "no TURN server offered"
+        outcome = "failed" if self.end_reason else f"not connected after {self._ice_timeout_s:g} s"
+        raise IceFailedError(
+            f"ICE {outcome} ({how}; {via}): the network between this viewer and the "
+            "media node blocks the path",
+            tried=[self.route_name],
+            timeout_s=self._ice_timeout_s,
+        )
 
     # ------------------------------------------------------------------ running
 
@@ -229,6 +309,7 @@ class MediaSession:
                 elif stats.type == "transport":
                     self.bytes_received = int(stats.bytesReceived)
         self.byte_samples.append((time.monotonic(), self.bytes_received))
+        self.pair = selected_pair(self._peer_connection()) or self.pair
 
     def bitrate_bps(self, window_s: float = 3.0) -> float:
         """Received bits per second over the last `window_s` of samples."""

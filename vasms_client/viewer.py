@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import av
 
 from vasms_client.errors import (
+    IceFailedError,
     MediaError,
     NotFoundError,
     ServerUnreachableError,
@@ -47,6 +48,7 @@ from vasms_client.errors import (
     StreamNotLiveError,
     VasmsError,
 )
+from vasms_client.ice import TurnTransport
 from vasms_client.session import MediaSession
 
 if TYPE_CHECKING:
@@ -115,6 +117,21 @@ class WatchOptions:
     """Bound on the DELETE sent when leaving, so an unreachable server cannot hang exit
     (the peer connection's DTLS close then tells the node anyway)."""
 
+    relay: bool = False
+    """Relay-only ICE: media goes through the server's TURN (its `ice_servers`), never
+    directly. Default False: direct is cheaper, and TURN is tried alongside anyway. For
+    tests, and for networks where direct attempts are unwelcome."""
+
+    turn_transport: TurnTransport | None = None
+    """Use only the server's TURN URLs of this transport ("udp", "tcp" or "tls"). Default
+    None: aiortc takes one TURN URL per attempt, so they are tried in turn, UDP → TCP → TLS,
+    when ICE fails (at most one ICE timeout each)."""
+
+    ice_timeout_s: float = 15.0
+    """How long ICE may take to connect after consume before the attempt counts as failed
+    (`IceFailedError` once every route failed). 15 s: a working path connects in well under
+    a second even through TURN over TLS; a blocked one never does."""
+
     def __post_init__(self) -> None:
         for name in (
             "backoff_initial_s",
@@ -124,6 +141,7 @@ class WatchOptions:
             "stall_timeout_s",
             "stats_interval_s",
             "detach_timeout_s",
+            "ice_timeout_s",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
@@ -226,6 +244,10 @@ class ViewerStats:
     height: int | None
     consumer_id: str | None
     elapsed_s: float
+    candidate_type: str | None = None
+    """Our side of the ICE pair carrying the media: "host", "srflx" or "relay" (TURN)."""
+    ice_route: str | None = None
+    """"direct" or the TURN URL the current session was given."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -267,6 +289,7 @@ class Viewer:
         self._state: ViewerState = "idle"
         self._session: MediaSession | None = None
         self._sessions = 0
+        self._route_index = 0  # which TURN route of the server's list sessions use
         self._runner: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
@@ -444,22 +467,49 @@ class Viewer:
             height=self._size[1] if self._size else None,
             consumer_id=self.consumer_id,
             elapsed_s=now - self._started_at if self._started_at is not None else 0.0,
+            candidate_type=session.pair.local_type if session and session.pair else None,
+            ice_route=session.route_name if session else None,
         )
 
     # ------------------------------------------------------------------ supervision
 
     async def _attach(self) -> MediaSession:
+        """One session, over each TURN route in turn while ICE fails on them.
+
+        The route that worked is kept for later reattaches. `IceFailedError` (naming every
+        route tried) once none got through: the network blocks the path, and trying the
+        same routes again at once would not change that.
+        """
         self._state = "connecting" if self._sessions == 0 else "reconnecting"
-        session = MediaSession(
-            self.client,
-            self.stream_id,
-            self.client_id,
-            self._sessions,
-            self._on_frame,
-            stats_interval_s=self.options.stats_interval_s,
-            close_timeout_s=self.options.detach_timeout_s,
-        )
-        await session.open()
+        opts = self.options
+        tried: list[str] = []
+        while True:
+            session = MediaSession(
+                self.client,
+                self.stream_id,
+                self.client_id,
+                self._sessions,
+                self._on_frame,
+                stats_interval_s=opts.stats_interval_s,
+                close_timeout_s=opts.detach_timeout_s,
+                ice_policy="relay" if opts.relay else "all",
+                turn_transport=opts.turn_transport,
+                route_index=self._route_index,
+                ice_timeout_s=opts.ice_timeout_s,
+            )
+            try:
+                await session.open()
+                break
+            except IceFailedError as exc:
+                tried += exc.tried
+                self._route_index += 1
+                if not exc.tried or len(tried) >= max(1, session.routes_offered):
+                    raise IceFailedError(
+                        f"{exc.detail}; tried: {', '.join(tried) or 'nothing'}",
+                        tried=tried,
+                        timeout_s=opts.ice_timeout_s,
+                    ) from exc
+                log.info("viewer %s: %s; trying the next TURN route", self.client_id, exc)
         self._session = session
         self._sessions += 1
         return session
