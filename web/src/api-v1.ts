@@ -16,6 +16,7 @@ import type {
   ConnectRequest,
   ConsumeRequest,
   ConsumeResponse,
+  IceServerOut,
   RouterCapabilitiesOut,
 } from './api-v2';
 import { resolveToken } from './api-v2';
@@ -59,6 +60,7 @@ interface V1Transport {
   iceParameters: ms.IceParameters;
   iceCandidates: ms.IceCandidate[];
   dtlsParameters: ms.DtlsParameters;
+  iceServers?: IceServerOut[];
 }
 
 interface V1Consumer {
@@ -223,6 +225,7 @@ export class V1Client implements ViewerApi {
       },
       connected,
       paused: false,
+      ice_servers: t.iceServers ?? [],
     };
   }
 

@@ -95,6 +95,15 @@ export interface ConsumeResponse {
   /** True when `dtls_parameters` were sent and the server connected the transport. */
   connected: boolean;
   paused: boolean;
+  /** TURN servers with short-lived credentials (`[]` when the server has no TURN). */
+  ice_servers?: IceServerOut[];
+}
+
+/** One TURN server of a consume answer, as `RTCIceServer` takes it. */
+export interface IceServerOut {
+  urls: string[];
+  username: string;
+  credential: string;
 }
 
 /** `POST /api/v2/transports/{id}/connect` body */

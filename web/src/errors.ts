@@ -39,6 +39,26 @@ export class VasmsNetworkError extends Error {
 }
 
 /**
+ * ICE could not complete: no candidate pair between the browser and the media
+ * node worked within the player's `iceTimeoutMs` (the network blocks UDP or the
+ * node's ports, and no TURN route got through). Not retried: the network will
+ * not change by itself; the fix is TURN (`VASMS_TURN_URLS`) or another network.
+ */
+export class VasmsIceError extends Error {
+  readonly code = 'ice_failed';
+  /** The TURN URLs the peer connection was given (empty: none offered). */
+  readonly turnUrls: string[];
+  readonly timeoutMs: number;
+
+  constructor(message: string, turnUrls: string[], timeoutMs: number) {
+    super(message);
+    this.name = 'VasmsIceError';
+    this.turnUrls = turnUrls;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
  * True when REST V2 itself is missing rather than the thing asked for: the
  * server has no such route (`VASMS_ENABLE_V2=false` answers the framework's
  * generic 404 "not found", whereas an unknown id answers "stream … not found"),

@@ -12,6 +12,7 @@ export type {
   ConsumeResponse,
   ConsumerOut,
   ConsumerState,
+  IceServerOut,
   RouterCapabilitiesOut,
   StreamCreate,
   StreamOut,
@@ -45,6 +46,7 @@ export {
 export {
   type Protocol,
   VasmsApiError,
+  VasmsIceError,
   VasmsNetworkError,
   isNotLive,
   isRetryable,

@@ -34,6 +34,7 @@ import { Emitter } from './emitter';
 import {
   type Protocol,
   VasmsApiError,
+  VasmsIceError,
   VasmsNetworkError,
   isNotLive,
   isRetryable,
@@ -95,6 +96,16 @@ export interface VasmsPlayerOptions {
   stallTimeoutMs?: number;
   /** Longest wait for the first frame of an attempt (ingest GOPs can be 10 s). Default 25 s. */
   firstFrameTimeoutMs?: number;
+  /**
+   * Relay-only ICE (`iceTransportPolicy: 'relay'`): media only through the TURN servers of
+   * the consume answer. Default false (direct when possible, TURN as a fallback).
+   */
+  relay?: boolean;
+  /**
+   * ICE must connect within this after the transport is created, else the player fails
+   * with a `VasmsIceError` (state `failed`): the network blocks the path. Default 15 s.
+   */
+  iceTimeoutMs?: number;
   /** Polling interval while the stream is not live. Default 2 s. */
   waitPollMs?: number;
   /** After falling back to V1, when to try V2 again. Default 60 s. */
@@ -140,6 +151,12 @@ export interface PlayerStats {
   certificateFingerprint: string | null;
   /** The fingerprint the peer connection really uses, from its stats. */
   localFingerprint: string | null;
+  /** Our side of the selected ICE pair: 'host', 'srflx', 'prflx' or 'relay' (TURN). */
+  candidateType: string | null;
+  /** With a relay candidate: how the browser reaches TURN ('udp', 'tcp' or 'tls'). */
+  relayProtocol: string | null;
+  /** TURN URLs of the consume answer given to the peer connection. */
+  turnUrls: string[];
   lastError: string | null;
 }
 
@@ -171,6 +188,10 @@ interface Session {
   consumer: ms.Consumer | null;
   dtls: DtlsMode;
   disconnectTimer: ReturnType<typeof setTimeout> | null;
+  /** ICE watchdog of the attempt; `iceError` is set when ICE did not complete. */
+  iceTimer: ReturnType<typeof setTimeout> | null;
+  iceError: VasmsIceError | null;
+  everConnected: boolean;
   cleanups: (() => void)[];
   released: boolean;
 }
@@ -215,6 +236,9 @@ function emptyStats(): PlayerStats {
     reconnects: 0,
     certificateFingerprint: null,
     localFingerprint: null,
+    candidateType: null,
+    relayProtocol: null,
+    turnUrls: [],
     lastError: null,
   };
 }
@@ -524,6 +548,9 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       consumer: null,
       dtls: 'connect-call',
       disconnectTimer: null,
+      iceTimer: null,
+      iceError: null,
+      everConnected: false,
       cleanups: [],
       released: false,
     };
@@ -578,11 +605,15 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     this._stats.transportId = response.transport.id;
     this._stats.certificateFingerprint = expected ?? null;
 
+    const iceServers = response.ice_servers ?? [];
+    this._stats.turnUrls = iceServers.flatMap((s) => s.urls);
     const transport = device.createRecvTransport({
       id: response.transport.id,
       iceParameters: response.transport.ice_parameters,
       iceCandidates: response.transport.ice_candidates,
       dtlsParameters: response.transport.dtls_parameters,
+      iceServers,
+      iceTransportPolicy: this.options.relay ? 'relay' : 'all',
       ...(prepared && response.connected
         ? { additionalSettings: { certificates: [prepared.certificate] } }
         : {}),
@@ -606,6 +637,10 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
         .then(callback, errback);
     });
     transport.on('connectionstatechange', (state) => this.transportState(session, state));
+    const iceTimeoutMs = this.options.iceTimeoutMs ?? 15_000;
+    session.iceTimer = setTimeout(() => {
+      if (!session.everConnected) this.iceFailed(session, `not connected after ${iceTimeoutMs} ms`);
+    }, iceTimeoutMs);
 
     const consumer = await transport.consume({
       id: response.consumer_id,
@@ -667,6 +702,8 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       const poll = setInterval(() => {
         if (generation !== this.generation) {
           finish(new Cancelled());
+        } else if (session.iceError) {
+          finish(session.iceError);
         } else if (this.session !== session) {
           finish(new RetryableError(this.reattachRequested ?? 'session lost'));
         } else if (ready()) {
@@ -691,7 +728,13 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       clearTimeout(session.disconnectTimer);
       session.disconnectTimer = null;
     }
-    if (state === 'failed' || state === 'closed') {
+    if (state === 'connected') {
+      session.everConnected = true;
+      if (session.iceTimer) clearTimeout(session.iceTimer);
+      session.iceTimer = null;
+    } else if (state === 'failed' && !session.everConnected) {
+      this.iceFailed(session, 'failed');
+    } else if (state === 'failed' || state === 'closed') {
       this.requestReattach(`transport ${state}`);
     } else if (state === 'disconnected') {
       // ICE may recover by itself (consent is checked again); give it a few seconds.
@@ -701,10 +744,34 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     }
   }
 
+  /**
+   * ICE never completed: the attempt fails with a `VasmsIceError` saying what was tried
+   * (the first-frame wait rejects with it, and the loop gives up: state `failed`).
+   */
+  private iceFailed(session: Session, outcome: string): void {
+    if (session.iceError || session.everConnected) return;
+    const urls = this._stats.turnUrls;
+    const relay = this.options.relay ?? false;
+    const candidates = (session.response?.transport.ice_candidates ?? [])
+      .map((c) => `${c.protocol} ${c.address ?? c.ip}:${c.port}`)
+      .join(', ');
+    const how = relay ? 'relay only' : `node candidates ${candidates || 'none'}`;
+    const via = urls.length ? `TURN ${urls.join(' ')}` : 'no TURN server offered';
+    session.iceError = new VasmsIceError(
+      `ICE ${outcome} (${how}; ${via}): the network between this browser and the media node ` +
+        'blocks the path',
+      urls,
+      this.options.iceTimeoutMs ?? 15_000,
+    );
+    this.log('ICE failed', { error: session.iceError.message });
+  }
+
   /** Closes the local side of a session (no server call). Idempotent. */
   private teardown(session: Session): void {
     if (session.disconnectTimer) clearTimeout(session.disconnectTimer);
     session.disconnectTimer = null;
+    if (session.iceTimer) clearTimeout(session.iceTimer);
+    session.iceTimer = null;
     for (const cleanup of session.cleanups.splice(0)) cleanup();
     try {
       session.consumer?.close();
@@ -818,6 +885,15 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       const cert = transport ? all.get(String(transport['localCertificateId'] ?? '')) : undefined;
       if (cert && typeof cert['fingerprint'] === 'string') {
         s.localFingerprint = sdpFingerprint(cert['fingerprint']);
+      }
+      const pair = transport
+        ? all.get(String(transport['selectedCandidatePairId'] ?? ''))
+        : undefined;
+      const local = pair ? all.get(String(pair['localCandidateId'] ?? '')) : undefined;
+      if (local) {
+        s.candidateType = String(local['candidateType'] ?? '') || null;
+        s.relayProtocol =
+          s.candidateType === 'relay' ? String(local['relayProtocol'] ?? '') || null : null;
       }
     }
     this.emit('stats', this.stats);

@@ -3,7 +3,8 @@
  * their status, click to play (several players side by side), stats overlay.
  *
  * The URL fragment can preset things (it never reaches the server):
- *   #token=<jwt>&play=<id>,<id>&protocol=auto|v2|v1&dtls=auto|connect
+ *   #token=<jwt>&play=<id>,<id>&protocol=auto|v2|v1&dtls=auto|connect&relay=1
+ * and the query `?relay=1` (or `relay=1` in the fragment) makes players relay-only (TURN).
  * `window.vasmsDemo` exposes the players for debugging and the e2e tests.
  */
 
@@ -97,6 +98,10 @@ class Demo {
     }
     const dtls = hash.get('dtls');
     if (dtls === 'auto' || dtls === 'connect') $<HTMLSelectElement>('dtls').value = dtls;
+    const query = new URLSearchParams(window.location.search);
+    if (query.get('relay') === '1' || hash.get('relay') === '1') {
+      $<HTMLInputElement>('relay').checked = true;
+    }
     if (hashToken) {
       // Keep the token out of the address bar (history, screenshots, referrers).
       hash.delete('token');
@@ -247,11 +252,13 @@ class Demo {
 
     const protocol = $<HTMLSelectElement>('protocol').value as ProtocolChoice;
     const dtls = $<HTMLSelectElement>('dtls').value === 'connect' ? 'connect' : 'auto';
+    const relay = $<HTMLInputElement>('relay').checked;
     const player = new VasmsPlayer({
       apiBase: '',
       token: () => this.token,
       protocol,
       dtls,
+      relay,
       log: (m, extra) => this.log.push(`${m} ${extra ? JSON.stringify(extra) : ''}`),
     });
     const tile: Tile = { id: this.nextTile++, streamId, name, player, root, video };
@@ -314,6 +321,10 @@ function overlayText(name: string, s: PlayerStats): string {
   }
   if (s.ttffMs !== null) {
     lines.push(`first frame ${s.ttffMs} ms (consume→frame ${s.consumeToFirstFrameMs} ms)`);
+  }
+  if (s.candidateType) {
+    const via = s.relayProtocol ? ` over ${s.relayProtocol}` : '';
+    lines.push(`ICE ${s.candidateType}${via}`);
   }
   if (s.reconnects) lines.push(`reconnects ${s.reconnects}`);
   if (s.state !== 'playing' && s.lastError) lines.push(s.lastError);
