@@ -233,6 +233,12 @@ class ViewerManager:
             packets_sent=int(outbound.get("packetCount", 0)),
             packets_lost=max(0, int(outbound.get("packetsLost", 0))),
             score=int(outbound.get("score", 0)),
+            nack_count=int(outbound.get("nackCount", 0)),
+            nack_packet_count=int(outbound.get("nackPacketCount", 0)),
+            packets_retransmitted=int(outbound.get("packetsRetransmitted", 0)),
+            pli_count=int(outbound.get("pliCount", 0)),
+            fir_count=int(outbound.get("firCount", 0)),
+            round_trip_time_ms=float(outbound.get("roundTripTime", 0.0)),
         )
 
     async def close_session(self, session: Session, reason: int) -> None:

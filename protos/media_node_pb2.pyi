@@ -225,16 +225,28 @@ class TransportInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., ice_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., ice_candidates: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ConsumerStats(_message.Message):
-    __slots__ = ("bitrate_bps", "packets_sent", "packets_lost", "score")
+    __slots__ = ("bitrate_bps", "packets_sent", "packets_lost", "score", "nack_count", "nack_packet_count", "packets_retransmitted", "pli_count", "fir_count", "round_trip_time_ms")
     BITRATE_BPS_FIELD_NUMBER: _ClassVar[int]
     PACKETS_SENT_FIELD_NUMBER: _ClassVar[int]
     PACKETS_LOST_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    NACK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NACK_PACKET_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PACKETS_RETRANSMITTED_FIELD_NUMBER: _ClassVar[int]
+    PLI_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FIR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROUND_TRIP_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     bitrate_bps: int
     packets_sent: int
     packets_lost: int
     score: int
-    def __init__(self, bitrate_bps: _Optional[int] = ..., packets_sent: _Optional[int] = ..., packets_lost: _Optional[int] = ..., score: _Optional[int] = ...) -> None: ...
+    nack_count: int
+    nack_packet_count: int
+    packets_retransmitted: int
+    pli_count: int
+    fir_count: int
+    round_trip_time_ms: float
+    def __init__(self, bitrate_bps: _Optional[int] = ..., packets_sent: _Optional[int] = ..., packets_lost: _Optional[int] = ..., score: _Optional[int] = ..., nack_count: _Optional[int] = ..., nack_packet_count: _Optional[int] = ..., packets_retransmitted: _Optional[int] = ..., pli_count: _Optional[int] = ..., fir_count: _Optional[int] = ..., round_trip_time_ms: _Optional[float] = ...) -> None: ...
 
 class ConsumerInfo(_message.Message):
     __slots__ = ("id", "stream_id", "transport_id", "producer_id", "kind", "rtp_parameters", "state", "closed_reason", "client_id", "paused", "stats", "ice_state", "dtls_state")

@@ -342,6 +342,8 @@ def _error_message(exc: BaseException, stream_id: str, url: str) -> str:
     if isinstance(exc, StreamNotLiveError):
         status = f" (status: {exc.stream_status})" if exc.stream_status else ""
         return f"stream {stream_id} is not live{status}"
+    if isinstance(exc, IceFailedError):
+        return exc.detail
     if isinstance(exc, ServerUnreachableError):
         return str(exc)  # names the URL and the cause
     if isinstance(exc, ApiError):

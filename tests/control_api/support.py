@@ -118,11 +118,14 @@ class ApiServer:
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings, *, sync: bool = True) -> AsyncIterator[ApiServer]:
+async def serve(
+    settings: Settings, *, sync: bool = True, host: str = "127.0.0.1"
+) -> AsyncIterator[ApiServer]:
+    """`host`: another address of this machine (e.g. a test's own veth address)."""
     app = create_app(settings, sync=sync)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws_max_size=2**20
+        app, host=host, port=port, log_level="warning", lifespan="on", ws_max_size=2**20
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -133,7 +136,7 @@ async def serve(settings: Settings, *, sync: bool = True) -> AsyncIterator[ApiSe
                 raise RuntimeError("control API did not start")
             await asyncio.sleep(0.02)
     try:
-        yield ApiServer(app, f"http://127.0.0.1:{port}", server, task)
+        yield ApiServer(app, f"http://{host}:{port}", server, task)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,26 @@ class Browser:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def launch(cls, tmp_path: Path) -> AsyncIterator[Browser]:
+    async def launch(
+        cls,
+        tmp_path: Path,
+        *,
+        prefix: Sequence[str] = (),
+        chromium_args: Sequence[str] = (),
+    ) -> AsyncIterator[Browser]:
+        """`prefix` runs the driver under another command (`ip netns exec NS`);
+        `chromium_args` are added to the browser's flags."""
         log_path = tmp_path / "chromium-driver.log"
+        env = {**os.environ, "VASMS_E2E_CHROMIUM_ARGS": json.dumps(list(chromium_args))}
         with log_path.open("wb") as err:
             process = await asyncio.create_subprocess_exec(
+                *prefix,
                 "node",
                 str(DRIVER),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=err,
+                env=env,
                 cwd=REPO,
                 limit=2**24,
             )

@@ -32,6 +32,8 @@ const args = [
   '--disable-background-timer-throttling',
   '--disable-renderer-backgrounding',
   '--autoplay-policy=no-user-gesture-required',
+  // Extra flags of one test (a JSON list), e.g. for a page served on a test's own address.
+  ...JSON.parse(process.env.VASMS_E2E_CHROMIUM_ARGS || '[]'),
 ];
 
 const context = await chromium.launchPersistentContext(userDataDir, {
