@@ -86,8 +86,10 @@ class Fleet:
         self._next = itertools.cycle(processes)
 
     @classmethod
-    async def start(cls, processes: int, kind: str = "pion") -> Fleet:
-        started = await asyncio.gather(*(ReceiverProcess.start(kind) for _ in range(processes)))
+    async def start(cls, processes: int, kind: str = "pion", allow: str = "127.0.0.0/8") -> Fleet:
+        started = await asyncio.gather(
+            *(ReceiverProcess.start(kind, allow) for _ in range(processes))
+        )
         return cls(list(started))
 
     def cpu_seconds(self) -> float:

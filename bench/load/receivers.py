@@ -63,10 +63,11 @@ class ReceiverProcess:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, kind: str = "pion") -> ReceiverProcess:
-        """kind: "pion" (the tool) or "aiortc" (the candidate it was measured against)."""
+    async def start(cls, kind: str = "pion", allow: str = "127.0.0.0/8") -> ReceiverProcess:
+        """kind: "pion" (the tool) or "aiortc" (the candidate it was measured against);
+        allow: networks the receivers' own ICE candidates may use (pion)."""
         if kind == "pion":
-            argv = [str(await asyncio.to_thread(receiver_binary))]
+            argv = [str(await asyncio.to_thread(receiver_binary)), "-allow", allow]
         else:
             argv = [sys.executable, str(Path(__file__).with_name("aiortc_recv.py"))]
         process = await asyncio.create_subprocess_exec(

@@ -29,7 +29,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -90,7 +92,10 @@ func (s *server) fail(id string, err error) {
 	s.emit(map[string]string{"ev": "error", "id": id, "error": err.Error()})
 }
 
-func newAPI() (*webrtc.API, error) {
+// newAPI builds the shared pion API; allowed lists the networks local ICE candidates may
+// come from (loopback by default; a bench adds the host side of a veth pair when the
+// server under test sits in a network namespace).
+func newAPI(allowed []*net.IPNet) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := media.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -106,7 +111,14 @@ func newAPI() (*webrtc.API, error) {
 	}
 	settings := webrtc.SettingEngine{}
 	settings.SetIncludeLoopbackCandidate(true)
-	settings.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	settings.SetIPFilter(func(ip net.IP) bool {
+		for _, network := range allowed {
+			if network.Contains(ip) {
+				return true
+			}
+		}
+		return false
+	})
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	settings.SetICEMulticastDNSMode(0) // ice.MulticastDNSModeDisabled
 	// DTLS client, as the fingerprint sent in consume says (pion would answer an
@@ -237,7 +249,18 @@ func (s *server) remove(id string) {
 }
 
 func main() {
-	api, err := newAPI()
+	allow := flag.String("allow", "127.0.0.0/8", "comma-separated networks for local ICE candidates")
+	flag.Parse()
+	var allowed []*net.IPNet
+	for _, cidr := range strings.Split(*allow, ",") {
+		_, network, err := net.ParseCIDR(strings.TrimSpace(cidr))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "-allow:", err)
+			os.Exit(2)
+		}
+		allowed = append(allowed, network)
+	}
+	api, err := newAPI(allowed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,0 +1,343 @@
+"""How many real viewers of one 1.5 Mbit/s stream a node serves: 1 worker, 2 workers with
+fan-out, and Janus's streaming plugin side by side, in the same run, from the same source.
+
+One GStreamer sender (H.264 640x360@30, x264 CBR with filler at ~1.5 Mbit/s, key frame
+every second, `mtu=1200`) feeds three servers at once for the whole run: a VAS-MS stack
+with one worker, one with two workers (`VASMS_FANOUT=spread`, so the stream is piped to
+the second worker from its first viewers on), each an `rtp` stream; and Janus 1.1
+(Debian) with an RTP mountpoint, in a private network namespace reached over a veth
+pair (libnice offers no loopback candidates; see bench/load/janus.py). For every level
+(default 50, 100, 150, 200, 250, 300) each server in turn gets that many real
+receivers (bench/load: pion, ICE + DTLS + SRTP + receiver reports + NACK, no
+decoding), attached as players attach (REST consume with
+DTLS parameters; Janus: watch/offer/answer, full ICE); after a settling second, one
+window measures every receiver's packets and loss (RFC 3550: expected - received) and
+the CPU time of the worker(s), the node daemon, the control API, Janus and the
+receivers. Then the receivers are detached and the next server goes: interleaving keeps
+the three comparable while other jobs load the machine. A server past 10 % loss is not
+tried at higher levels.
+
+CPU per forwarded packet = CPU of the media process(es) in the window / (packets
+received + lost) — for VAS-MS worker(s) + node daemon (the control API is reported
+apart, per viewer), for Janus its one process. All of it, receivers included, runs on
+this machine's cores: what a level measures is the whole system, and the line
+`machine:` says how loaded it was.
+
+    .venv/bin/python bench/capacity.py [--levels 50 100 200 300] [--seconds 8]
+
+Last line: ``capacity: viewers_1w=N viewers_2w=M ratio=R loss_pct=L
+ours_cpu_us_per_pkt=X janus_cpu_us_per_pkt=Y`` — N, M: the highest level served at
+< 1 % loss (every receiver flowing); L: the loss of 2 workers at M; X, Y: at the highest
+level both the 1-worker stack and Janus served at < 1 % loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.load.fleet import Fleet, Window  # noqa: E402
+from bench.load.janus import Janus, namespace, running_janus  # noqa: E402
+from bench.load.stack import Stack, cpu_seconds, running_stack  # noqa: E402
+
+BITRATE_KBPS = 1450  # + x264's filler and RTP headers: ~1.5 Mbit/s on the wire
+H264_FMTP = "profile-level-id=42e01f;packetization-mode=1"
+MAX_LOSS_PCT = 1.0
+GIVE_UP_LOSS_PCT = 10.0
+
+
+def _sender_argv(destinations: list[tuple[str, int, int, int]]) -> list[str]:
+    """One encoder, teed to one payloader per destination (ip, port, payload type, SSRC):
+    every server gets the same encoded pictures, each with the RTP it expects."""
+    argv = [
+        "gst-launch-1.0", "-q",
+        "videotestsrc", "is-live=true", "pattern=smpte", "!",
+        "video/x-raw,width=640,height=360,framerate=30/1", "!",
+        "x264enc", "tune=zerolatency", "speed-preset=ultrafast", f"bitrate={BITRATE_KBPS}",
+        "key-int-max=30", "vbv-buf-capacity=1000", "option-string=nal-hrd=cbr:filler", "!",
+        "video/x-h264,profile=constrained-baseline", "!", "tee", "name=t",
+    ]  # fmt: skip
+    for ip, port, pt, ssrc in destinations:
+        argv += [
+            "t.", "!", "queue", "!",
+            "rtph264pay", f"pt={pt}", f"ssrc={ssrc}", "mtu=1200", "config-interval=-1",
+            "aggregate-mode=zero-latency", "!",
+            "udpsink", f"host={ip}", f"port={port}", "sync=false",
+        ]  # fmt: skip
+    return argv
+
+
+@dataclass
+class Row:
+    server: str
+    viewers: int
+    flowing: int
+    window: Window
+    cpu: dict[str, float]
+    """process group -> CPU seconds in the window."""
+
+    @property
+    def summary(self) -> dict[str, float]:
+        return self.window.summary()
+
+    @property
+    def forwarded(self) -> int:
+        return sum(p + lost for p, lost, _ in self.window.viewers.values())
+
+    @property
+    def media_cpu(self) -> float:
+        return self.cpu.get("janus", 0.0) + self.cpu.get("workers", 0.0) + self.cpu.get("node", 0.0)
+
+    @property
+    def us_per_pkt(self) -> float:
+        return self.media_cpu * 1e6 / self.forwarded if self.forwarded else float("nan")
+
+    @property
+    def ok(self) -> bool:
+        s = self.summary
+        return self.flowing == self.viewers and s.get("loss_pct", 100.0) < MAX_LOSS_PCT
+
+
+class Server:
+    """One side of the comparison: attach N receivers, say which pids are its CPU."""
+
+    def __init__(self, name: str, pids: Callable[[], dict[str, list[int]]]) -> None:
+        self.name = name
+        self.pids = pids
+
+    async def attach(self, fleet: Fleet, count: int) -> None:
+        raise NotImplementedError
+
+    async def detach(self, fleet: Fleet) -> None:
+        raise NotImplementedError
+
+
+class Vasms(Server):
+    def __init__(self, name: str, stack: Stack, stream_id: str) -> None:
+        super().__init__(
+            name,
+            lambda: {
+                "workers": stack.worker_pids(),
+                "node": [stack.node_pid],
+                "api": [stack.api_pid],
+            },
+        )
+        self.stack, self.stream_id = stack, stream_id
+
+    async def attach(self, fleet: Fleet, count: int) -> None:
+        await fleet.attach_vasms(self.stack, self.stream_id, count, concurrency=8)
+
+    async def detach(self, fleet: Fleet) -> None:
+        await fleet.detach(self.stack)
+
+
+class JanusServer(Server):
+    def __init__(self, janus: Janus) -> None:
+        super().__init__("janus", lambda: {"janus": [janus.pid]})
+        self.janus = janus
+
+    async def attach(self, fleet: Fleet, count: int) -> None:
+        await fleet.attach_offers(self.janus.offer, count, concurrency=8)
+
+    async def detach(self, fleet: Fleet) -> None:
+        await self.janus.detach_all()
+        await fleet.detach()
+
+
+def _cpu(groups: dict[str, list[int]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for name, pids in groups.items():
+        for pid in pids:
+            with contextlib.suppress(FileNotFoundError):
+                total[name] = total.get(name, 0.0) + cpu_seconds(pid)
+    return total
+
+
+def _busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> Row:
+    await server.attach(fleet, count)
+    try:
+        flowing = await fleet.wait_flowing(within=30)
+        await asyncio.sleep(1.0)  # the joins' key-frame requests and DTLS handshakes settle
+        groups = server.pids()
+        before, recv_before = _cpu(groups), fleet.cpu_seconds()
+        window = await fleet.measure(seconds)
+        after = _cpu(groups)
+        cpu = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+        cpu["receivers"] = fleet.cpu_seconds() - recv_before
+        return Row(server.name, count, flowing, window, cpu)
+    finally:
+        await server.detach(fleet)
+
+
+@contextlib.asynccontextmanager
+async def sender(destinations: list[tuple[str, int, int, int]]) -> AsyncIterator[None]:
+    process = await asyncio.create_subprocess_exec(
+        *_sender_argv(destinations),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def _print_row(row: Row) -> None:
+    s = row.summary
+    w = row.window.seconds
+    per_viewer = {k: 100 * v / w / max(row.viewers, 1) for k, v in row.cpu.items()}
+    print(
+        f"{row.server:>8}{row.viewers:>6}{row.flowing:>6}{s.get('loss_pct', 100):>8.3f}"
+        f"{s.get('loss_p99', 100):>8.2f}{s.get('kbps_p50', 0):>7.0f}"
+        f"{100 * row.media_cpu / w:>8.1f}"
+        f"{100 * row.cpu.get('workers', 0) / w:>8.1f}{100 * row.cpu.get('node', 0) / w:>7.1f}"
+        f"{100 * row.cpu.get('api', 0) / w:>7.1f}{100 * row.cpu.get('receivers', 0) / w:>7.1f}"
+        f"{row.us_per_pkt:>8.1f}"
+        f"{per_viewer.get('workers', per_viewer.get('janus', 0)):>8.3f}"
+        f"{per_viewer.get('node', 0):>7.3f}{per_viewer.get('api', 0):>7.3f}",
+        flush=True,
+    )
+
+
+async def main(levels: list[int], seconds: float, processes: int) -> None:
+    load0 = os.getloadavg()
+    busy0 = _busy()
+    async with contextlib.AsyncExitStack() as stack_of:
+        one = await stack_of.enter_async_context(running_stack(1))
+        two = await stack_of.enter_async_context(running_stack(2, VASMS_FANOUT="spread"))
+        s1 = await one.live_stream({"type": "rtp"})
+        s2 = await two.live_stream({"type": "rtp"})
+        e1, e2 = s1["rtp_endpoint"], s2["rtp_endpoint"]
+        ns = await stack_of.enter_async_context(namespace())
+        janus = await stack_of.enter_async_context(
+            running_janus(ns, e1["payload_type"], "h264", H264_FMTP)
+        )
+        destinations = [(e["ip"], e["port"], e["payload_type"], e["ssrc"]) for e in (e1, e2)] + [
+            (janus.ip, janus.video_port, e1["payload_type"], e1["ssrc"])
+        ]
+        await stack_of.enter_async_context(sender(destinations))
+        for stack, stream in ((one, s1), (two, s2)):
+            await _until_live(stack, stream["id"])
+        servers: list[Server] = [
+            Vasms("vasms-1w", one, s1["id"]),
+            Vasms("vasms-2w", two, s2["id"]),
+            JanusServer(janus),
+        ]
+        fleet = await stack_of.enter_async_context(_fleet(processes, "127.0.0.0/8"))
+        # Janus's receivers may also use the host side of its namespace's veth pair.
+        janus_fleet = await stack_of.enter_async_context(
+            _fleet(processes, f"127.0.0.0/8,{ns.network}")
+        )
+        print(
+            f"one stream, H.264 640x360@30 ~1.5 Mbit/s, {seconds:.0f} s windows, receivers: pion "
+            f"in {processes} processes; CPU in % of one core over the window"
+        )
+        print(
+            f"{'server':>8}{'view':>6}{'flow':>6}{'loss%':>8}{'p99%':>8}{'kbps':>7}"
+            f"{'media':>8}{'worker':>8}{'node':>7}{'api':>7}{'recv':>7}{'µs/pkt':>8}"
+            f"{'w/view':>8}{'n/view':>7}{'a/view':>7}"
+        )
+        rows: list[Row] = []
+        given_up: set[str] = set()
+        for level in sorted(levels):
+            for server in servers:
+                if server.name in given_up:
+                    continue
+                row = await measure(
+                    server, janus_fleet if server.name == "janus" else fleet, level, seconds
+                )
+                rows.append(row)
+                _print_row(row)
+                if row.summary.get("loss_pct", 100) > GIVE_UP_LOSS_PCT or row.flowing < level:
+                    given_up.add(server.name)
+    busy1 = _busy()
+    load1 = os.getloadavg()
+    machine = 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
+    print(
+        f"machine: {os.cpu_count()} cores, {machine:.0f} % busy over the run (all jobs), "
+        f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end"
+    )
+    _final(rows)
+
+
+async def _until_live(stack: Stack, stream_id: str) -> None:
+    async with asyncio.timeout(30):
+        while True:
+            stream = await stack.request("GET", f"/api/v2/streams/{stream_id}")
+            if stream["status"] == "live":
+                return
+            await asyncio.sleep(0.2)  # status is mirrored from node events: poll the API
+
+
+@contextlib.asynccontextmanager
+async def _fleet(processes: int, allow: str) -> AsyncIterator[Fleet]:
+    fleet = await Fleet.start(processes, allow=allow)
+    try:
+        yield fleet
+    finally:
+        await fleet.close()
+
+
+def _best(rows: list[Row], server: str) -> Row | None:
+    ok = [r for r in rows if r.server == server and r.ok]
+    return max(ok, key=lambda r: r.viewers) if ok else None
+
+
+def _final(rows: list[Row]) -> None:
+    one, two = _best(rows, "vasms-1w"), _best(rows, "vasms-2w")
+    n1 = one.viewers if one else 0
+    n2 = two.viewers if two else 0
+    loss = two.summary["loss_pct"] if two else float("nan")
+    common = [
+        lvl
+        for lvl in {r.viewers for r in rows}
+        if any(r.server == "vasms-1w" and r.viewers == lvl and r.ok for r in rows)
+        and any(r.server == "janus" and r.viewers == lvl and r.ok for r in rows)
+    ]
+    ours = janus = float("nan")
+    if common:
+        level = max(common)
+        ours = next(r for r in rows if r.server == "vasms-1w" and r.viewers == level).us_per_pkt
+        janus = next(r for r in rows if r.server == "janus" and r.viewers == level).us_per_pkt
+        print(f"CPU per forwarded packet compared at {level} viewers (both < 1 % loss)")
+    ratio = n2 / n1 if n1 else float("nan")
+    print(
+        f"capacity: viewers_1w={n1} viewers_2w={n2} ratio={ratio:.2f} loss_pct={loss:.3f} "
+        f"ours_cpu_us_per_pkt={ours:.1f} janus_cpu_us_per_pkt={janus:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 250, 300])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--processes", type=int, default=2, help="pion receiver processes")
+    args = parser.parse_args()
+    started = time.monotonic()
+    asyncio.run(main(args.levels, args.seconds, args.processes))
+    print(f"(run took {time.monotonic() - started:.0f} s)", file=sys.stderr)
