@@ -17,6 +17,12 @@ receivers. Then the receivers are detached and the next server goes: interleavin
 the three comparable while other jobs load the machine. A server past 10 % loss is not
 tried at higher levels.
 
+Columns: loss% (all receivers), p99% (per-receiver loss, 99th percentile), kbps
+(median receiver), CPU in % of one core over the window (media = worker(s) + node, or
+Janus; recv = the receivers), µs/pkt, CPU % of a core per viewer (w/n/a = worker or
+Janus / node / API), udpdrop (kernel receive-buffer drops in the window: the receivers
+did not read in time), mach% (whole machine busy, all jobs).
+
 CPU per forwarded packet = CPU of the media process(es) in the window / (packets
 received + lost) — for VAS-MS worker(s) + node daemon (the control API is reported
 apart, per viewer), for Janus its one process. All of it, receivers included, runs on
@@ -86,6 +92,10 @@ class Row:
     window: Window
     cpu: dict[str, float]
     """process group -> CPU seconds in the window."""
+    udp_drops: int
+    """Kernel receive-buffer drops in the window (host namespace, all processes)."""
+    machine_pct: float
+    """How busy the whole machine was in the window (every job on it)."""
 
     @property
     def summary(self) -> dict[str, float]:
@@ -164,6 +174,14 @@ def _cpu(groups: dict[str, list[int]]) -> dict[str, float]:
     return total
 
 
+def _udp_drops() -> int:
+    """Datagrams this network namespace's kernel dropped for a full socket receive buffer
+    (Udp RcvbufErrors): a receiver (or server) that did not read in time, not the wire."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
 def _busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine."""
     with open("/proc/stat") as f:
@@ -178,12 +196,15 @@ async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> R
         flowing = await fleet.wait_flowing(within=30)
         await asyncio.sleep(1.0)  # the joins' key-frame requests and DTLS handshakes settle
         groups = server.pids()
-        before, recv_before = _cpu(groups), fleet.cpu_seconds()
+        before, recv_before, drops = _cpu(groups), fleet.cpu_seconds(), _udp_drops()
+        busy_before = _busy()
         window = await fleet.measure(seconds)
         after = _cpu(groups)
         cpu = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
         cpu["receivers"] = fleet.cpu_seconds() - recv_before
-        return Row(server.name, count, flowing, window, cpu)
+        busy_after = _busy()
+        machine = 100 * (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+        return Row(server.name, count, flowing, window, cpu, _udp_drops() - drops, machine)
     finally:
         await server.detach(fleet)
 
@@ -219,7 +240,8 @@ def _print_row(row: Row) -> None:
         f"{100 * row.cpu.get('api', 0) / w:>7.1f}{100 * row.cpu.get('receivers', 0) / w:>7.1f}"
         f"{row.us_per_pkt:>8.1f}"
         f"{per_viewer.get('workers', per_viewer.get('janus', 0)):>8.3f}"
-        f"{per_viewer.get('node', 0):>7.3f}{per_viewer.get('api', 0):>7.3f}",
+        f"{per_viewer.get('node', 0):>7.3f}{per_viewer.get('api', 0):>7.3f}"
+        f"{row.udp_drops:>8}{row.machine_pct:>6.0f}",
         flush=True,
     )
 
@@ -260,7 +282,7 @@ async def main(levels: list[int], seconds: float, processes: int) -> None:
         print(
             f"{'server':>8}{'view':>6}{'flow':>6}{'loss%':>8}{'p99%':>8}{'kbps':>7}"
             f"{'media':>8}{'worker':>8}{'node':>7}{'api':>7}{'recv':>7}{'µs/pkt':>8}"
-            f"{'w/view':>8}{'n/view':>7}{'a/view':>7}"
+            f"{'w/view':>8}{'n/view':>7}{'a/view':>7}{'udpdrop':>8}{'mach%':>6}"
         )
         rows: list[Row] = []
         given_up: set[str] = set()

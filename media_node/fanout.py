@@ -55,8 +55,10 @@ from media_node.streams import Stream
 _log = logging.getLogger(__name__)
 
 FanoutMode = Literal["fill", "spread", "off"]
-PIPE_LISTEN = ListenInfo(ip="127.0.0.1")
-"""Pipes between workers of one host stay on loopback."""
+PIPE_OPTIONS = PipeTransportOptions(listen_info=ListenInfo(ip="127.0.0.1"), enable_rtx=True)
+"""Pipes between workers of one host stay on loopback. RTX on: a packet the target worker
+missed (its socket buffer overflowed while its core was busy) is asked for again over the
+pipe instead of being lost for every viewer on that worker."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +256,9 @@ class Fanout:
         origin_router = stream.router
         router = await slot.worker.create_router(RouterOptions(media_codecs=router_media_codecs()))
         try:
-            pipe_out = await origin_router.create_pipe_transport(PipeTransportOptions(PIPE_LISTEN))
+            pipe_out = await origin_router.create_pipe_transport(PIPE_OPTIONS)
             try:
-                pipe_in = await router.create_pipe_transport(PipeTransportOptions(PIPE_LISTEN))
+                pipe_in = await router.create_pipe_transport(PIPE_OPTIONS)
                 await pipe_out.connect(pipe_in.tuple.local_address, pipe_in.tuple.local_port)
                 await pipe_in.connect(pipe_out.tuple.local_address, pipe_out.tuple.local_port)
                 consumer = await pipe_out.consume(

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,9 +97,20 @@ func (s *server) fail(id string, err error) {
 // come from (loopback by default; a bench adds the host side of a veth pair when the
 // server under test sits in a network namespace).
 func newAPI(allowed []*net.IPNet) (*webrtc.API, error) {
+	// Video codecs the servers send, with NACK/PLI/FIR feedback and no RTX: a server
+	// then retransmits on the media SSRC (mediasoup and Janus both do), so repaired
+	// packets are counted like any other and loss is what no retransmission fixed.
 	media := &webrtc.MediaEngine{}
-	if err := media.RegisterDefaultCodecs(); err != nil {
-		return nil, err
+	feedback := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	codecs := []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback}, PayloadType: 96},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", RTCPFeedback: feedback}, PayloadType: 102},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f", RTCPFeedback: feedback}, PayloadType: 104},
+	}
+	for _, codec := range codecs {
+		if err := media.RegisterCodec(codec, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, err
+		}
 	}
 	registry := &interceptor.Registry{}
 	// NACK generator/responder and RTCP sender/receiver reports; no TWCC (the
@@ -249,6 +261,9 @@ func (s *server) remove(id string) {
 }
 
 func main() {
+	// Receivers allocate little but often; a lazier GC trades memory for CPU, which is
+	// what a load generator sharing cores with the server under test should do.
+	debug.SetGCPercent(400)
 	allow := flag.String("allow", "127.0.0.0/8", "comma-separated networks for local ICE candidates")
 	flag.Parse()
 	var allowed []*net.IPNet
