@@ -4,7 +4,12 @@ This package is a library: it knows nothing of gRPC, ingest or the media
 node's service, so it could ship on its own as a server-side mediasoup binding.
 Entities and their lifecycle follow mediasoup's own libraries: Worker > Router >
 Transport (WebRtc, Plain, Pipe) > Producer / Consumer; closing a parent closes
-everything below it, and every entity fires ``on_close`` once with a reason.
+everything below it, and every entity fires ``on_close`` once with a reason
+(``CloseReason``).
+
+Errors: everything the driver raises derives from ``MediasoupError``; where
+mediasoup raises a JavaScript built-in (``TypeError``), the driver's error also
+derives from the matching Python built-in — see ``errors`` for the list.
 """
 
 from .consumer import Consumer, ConsumerId, ConsumerLayers, ConsumerOptions
@@ -14,13 +19,17 @@ from .errors import (
     ChannelTypeError,
     InvalidStateError,
     MediasoupError,
+    MediasoupTypeError,
+    NotFoundError,
     RequestTimeoutError,
     UnsupportedError,
+    WireError,
     WorkerClosedError,
     WorkerSettingsError,
     WorkerStartError,
 )
 from .events import Event, OnceEvent
+from .lifecycle import CloseReason
 from .pipe_transport import PipeTransport, PipeTransportOptions
 from .plain_transport import PlainTransport, PlainTransportOptions
 from .process import WorkerExit
@@ -42,6 +51,7 @@ __all__ = [
     "ChannelNotFoundError",
     "ChannelRequestError",
     "ChannelTypeError",
+    "CloseReason",
     "Consumer",
     "ConsumerId",
     "ConsumerLayers",
@@ -50,6 +60,8 @@ __all__ = [
     "InvalidStateError",
     "ListenInfo",
     "MediasoupError",
+    "MediasoupTypeError",
+    "NotFoundError",
     "OnceEvent",
     "PipeTransport",
     "PipeTransportOptions",
@@ -70,6 +82,7 @@ __all__ = [
     "UnsupportedError",
     "WebRtcTransport",
     "WebRtcTransportOptions",
+    "WireError",
     "Worker",
     "WorkerClosedError",
     "WorkerDump",

@@ -29,6 +29,7 @@ import flatbuffers
 from .errors import (
     InvalidStateError,
     RequestTimeoutError,
+    WireError,
     WorkerClosedError,
     error_from_response,
 )
@@ -253,7 +254,7 @@ class Channel:
         second = self._build_request(0xA5A5A5A5, method, handler_id, body_type, body)
         offset = locate_once(first, _U32.pack(0x5A5A5A5A))
         if len(first) != len(second) or first[offset + 4 :] != second[offset + 4 :]:
-            raise ValueError("request id not patchable")
+            raise WireError("request id not patchable")
         return RequestTemplate.locate(first, method, offset, sentinels)
 
     def template_for(self, key: Hashable, build: Callable[[], RequestTemplate]) -> RequestTemplate:
@@ -291,7 +292,8 @@ class Channel:
         limit = self.request_timeout if timeout is None else timeout
         timer = self._loop.call_later(limit, self._on_timeout, request_id) if limit > 0 else None
         self._pending[request_id] = _Pending(future, method, timer)
-        assert self._writer is not None, "channel not opened"
+        if self._writer is None:
+            raise InvalidStateError("channel not opened")
         self._writer.write(frame)
         return future
 

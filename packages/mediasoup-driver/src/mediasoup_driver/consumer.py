@@ -18,7 +18,7 @@ import flatbuffers
 from . import fbs_reader as fr
 from . import messages
 from .channel import Channel
-from .errors import InvalidStateError
+from .errors import InvalidStateError, MediasoupTypeError
 from .events import Event, OnceEvent
 from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
 from .fbs.FBS.Consumer import SetPreferredLayersRequest as set_preferred_layers_fbs
@@ -236,13 +236,13 @@ class Consumer:
         """Returns the preferred layers the worker settled on (None for simple streams)."""
         self._check_open()
         if not isinstance(layers, ConsumerLayers):
-            raise TypeError("layers must be a ConsumerLayers")
+            raise MediasoupTypeError("layers must be a ConsumerLayers")
         if not isinstance(layers.spatial_layer, int) or layers.spatial_layer < 0:
-            raise TypeError("spatial_layer must be a non-negative integer")
+            raise MediasoupTypeError("spatial_layer must be a non-negative integer")
         if layers.temporal_layer is not None and (
             not isinstance(layers.temporal_layer, int) or layers.temporal_layer < 0
         ):
-            raise TypeError("if given, temporal_layer must be a non-negative integer")
+            raise MediasoupTypeError("if given, temporal_layer must be a non-negative integer")
 
         def body(b: flatbuffers.Builder) -> int:
             consumer_layers_fbs.Start(b)
@@ -271,7 +271,7 @@ class Consumer:
     async def set_priority(self, priority: int) -> None:
         self._check_open()
         if not isinstance(priority, int) or priority < 1 or priority > 255:
-            raise TypeError("priority must be an integer from 1 to 255")
+            raise MediasoupTypeError("priority must be an integer from 1 to 255")
 
         def body(b: flatbuffers.Builder) -> int:
             set_priority_fbs.Start(b)

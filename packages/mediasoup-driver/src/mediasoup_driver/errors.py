@@ -3,6 +3,17 @@
 They mirror the failure classes of mediasoup's own libraries so that callers can
 tell a closed worker (retry elsewhere) from a rejected request (caller's fault)
 from a timeout (worker stuck or overloaded).
+
+Everything the driver raises on purpose derives from ``MediasoupError``. Where
+mediasoup raises a JavaScript built-in, the driver's class also derives from the
+matching Python built-in, so code written against mediasoup's semantics keeps
+working: malformed input raises ``MediasoupTypeError`` (a ``TypeError``, as
+mediasoup throws ``TypeError``), an unknown id ``NotFoundError`` (a
+``LookupError``), a request timeout ``RequestTimeoutError`` (a ``TimeoutError``),
+settings the worker rejects ``WorkerSettingsError`` (a ``ValueError``). Not
+raised by the driver itself but passed through: ``asyncio.CancelledError`` when
+the caller cancels, and whatever an application's own event listener raises is
+logged, never propagated.
 """
 
 from __future__ import annotations
@@ -14,6 +25,19 @@ class MediasoupError(Exception):
 
 class InvalidStateError(MediasoupError):
     """The entity is closed or otherwise cannot perform the operation."""
+
+
+class MediasoupTypeError(MediasoupError, TypeError):
+    """Malformed input (a wrong type, a missing or invalid field): mediasoup's ``TypeError``."""
+
+
+class NotFoundError(MediasoupError, LookupError):
+    """An id the driver does not know (e.g. consuming an unknown producer)."""
+
+
+class WireError(MediasoupError, ValueError):
+    """A message that does not match the schema this driver speaks (a driver or worker bug,
+    or a worker of another version)."""
 
 
 class UnsupportedError(MediasoupError):
@@ -50,11 +74,11 @@ class ChannelRequestError(MediasoupError):
         self.method = method
 
 
-class ChannelTypeError(ChannelRequestError, TypeError):
+class ChannelTypeError(ChannelRequestError, MediasoupTypeError):
     """The worker rejected a request as malformed (its ``TypeError``)."""
 
 
-class ChannelNotFoundError(ChannelRequestError, LookupError):
+class ChannelNotFoundError(ChannelRequestError, NotFoundError):
     """The request addressed an id the worker does not know (its ``NotFoundError``)."""
 
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
 
+from .errors import MediasoupTypeError
+
 _log = logging.getLogger(__name__)
 
 
@@ -255,11 +257,11 @@ def generate_profile_level_id_string_for_answer(
     local = parse_sdp_profile_level_id(local_params)
     remote = parse_sdp_profile_level_id(remote_params)
     if local is None:
-        raise TypeError("invalid local profile-level-id")
+        raise MediasoupTypeError("invalid local profile-level-id")
     if remote is None:
-        raise TypeError("invalid remote profile-level-id")
+        raise MediasoupTypeError("invalid remote profile-level-id")
     if local.profile != remote.profile:
-        raise TypeError("H264 Profile mismatch")
+        raise MediasoupTypeError("H264 Profile mismatch")
 
     if is_level_asymmetry_allowed(local_params) and is_level_asymmetry_allowed(remote_params):
         answer_level = local.level

@@ -35,7 +35,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Final, TypeAlias, TypedDict, cast
 
-from .errors import MediasoupError, UnsupportedError
+from .errors import MediasoupError, MediasoupTypeError, UnsupportedError
 from .h264_profile import generate_profile_level_id_string_for_answer, is_same_profile
 from .rtp_capabilities import (
     ABS_CAPTURE_TIME_URI,
@@ -167,7 +167,7 @@ def validate_and_normalize_rtp_parameters(params: RtpParameters) -> None:
     _reject_set_non_string(params, "mid", "params.mid")
     codecs = params.get("codecs")
     if not isinstance(codecs, list):
-        raise TypeError("missing params.codecs")
+        raise MediasoupTypeError("missing params.codecs")
     for codec in codecs:
         _validate_codec_parameters(codec)
     for ext in _list_field(params, "headerExtensions", "params.headerExtensions"):
@@ -176,7 +176,7 @@ def validate_and_normalize_rtp_parameters(params: RtpParameters) -> None:
         _validate_encoding(encoding)
     rtcp: Any = params.get("rtcp")
     if _is_truthy(rtcp) and not isinstance(rtcp, dict):
-        raise TypeError("params.rtcp is not an object")
+        raise MediasoupTypeError("params.rtcp is not an object")
     if not _is_truthy(rtcp):
         params["rtcp"] = {}
     _reject_set_non_string(params, "msid", "params.msid")
@@ -192,34 +192,34 @@ def validate_and_normalize_sctp_stream_parameters(params: SctpStreamParameters) 
     """
     _require_object(params, "params")
     if not _is_number(params.get("streamId")):
-        raise TypeError("missing params.streamId")
+        raise MediasoupTypeError("missing params.streamId")
     ordered_given = isinstance(params.get("ordered"), bool)
     if not ordered_given:
         params["ordered"] = True
     lifetime = params.get("maxPacketLifeTime")
     retransmits = params.get("maxRetransmits")
     if _is_truthy(lifetime) and not _is_number(lifetime):
-        raise TypeError("invalid params.maxPacketLifeTime")
+        raise MediasoupTypeError("invalid params.maxPacketLifeTime")
     if _is_truthy(retransmits) and not _is_number(retransmits):
-        raise TypeError("invalid params.maxRetransmits")
+        raise MediasoupTypeError("invalid params.maxRetransmits")
     if _is_truthy(lifetime) and _is_truthy(retransmits):
-        raise TypeError("cannot provide both maxPacketLifeTime and maxRetransmits")
+        raise MediasoupTypeError("cannot provide both maxPacketLifeTime and maxRetransmits")
     partially_reliable = _is_truthy(lifetime) or _is_truthy(retransmits)
     if ordered_given and params["ordered"] and partially_reliable:
-        raise TypeError("cannot be ordered with maxPacketLifeTime or maxRetransmits")
+        raise MediasoupTypeError("cannot be ordered with maxPacketLifeTime or maxRetransmits")
     if not ordered_given and partially_reliable:
         params["ordered"] = False
 
 
 def _require_object(value: object, name: str) -> None:
     if not isinstance(value, dict):
-        raise TypeError(f"{name} is not an object")
+        raise MediasoupTypeError(f"{name} is not an object")
 
 
 def _reject_set_non_string(container: Mapping[str, Any], key: str, name: str) -> None:
     value = container.get(key)
     if _is_truthy(value) and not isinstance(value, str):
-        raise TypeError(f"{name} is not a string")
+        raise MediasoupTypeError(f"{name} is not a string")
 
 
 def _list_field(container: Any, key: str, name: str) -> list[Any]:
@@ -229,7 +229,7 @@ def _list_field(container: Any, key: str, name: str) -> list[Any]:
         container[key] = []
         return cast(list[Any], container[key])
     if not isinstance(value, list):
-        raise TypeError(f"{name} is not an array")
+        raise MediasoupTypeError(f"{name} is not an array")
     return value
 
 
@@ -238,10 +238,10 @@ def _split_mime_type(codec: Any) -> str:
     _require_object(codec, "codec")
     mime_type = codec.get("mimeType")
     if not _is_truthy(mime_type) or not isinstance(mime_type, str):
-        raise TypeError("missing codec.mimeType")
+        raise MediasoupTypeError("missing codec.mimeType")
     match = _MIME_TYPE_RE.match(mime_type)
     if match is None:
-        raise TypeError(f"invalid codec.mimeType {mime_type!r}")
+        raise MediasoupTypeError(f"invalid codec.mimeType {mime_type!r}")
     return match.group(1).lower()
 
 
@@ -251,21 +251,21 @@ def _validate_codec_capability(codec: Any) -> None:
     codec["kind"] = kind
     preferred_pt = codec.get("preferredPayloadType")
     if _is_truthy(preferred_pt) and not _is_number(preferred_pt):
-        raise TypeError("invalid codec.preferredPayloadType")
+        raise MediasoupTypeError("invalid codec.preferredPayloadType")
     _validate_codec_common(codec, kind)
 
 
 def _validate_codec_parameters(codec: Any) -> None:
     kind = _split_mime_type(codec)
     if not _is_number(codec.get("payloadType")):
-        raise TypeError("missing codec.payloadType")
+        raise MediasoupTypeError("missing codec.payloadType")
     _validate_codec_common(codec, kind)
 
 
 def _validate_codec_common(codec: Any, kind: str) -> None:
     """Checks shared by codec capabilities and codec parameters (after their own fields)."""
     if not _is_number(codec.get("clockRate")):
-        raise TypeError("missing codec.clockRate")
+        raise MediasoupTypeError("missing codec.clockRate")
     if kind == "audio":
         if not _is_number(codec.get("channels")):
             codec["channels"] = 1
@@ -292,16 +292,16 @@ def _normalize_parameter_values(
         parameters = container["parameters"] = {}
     for key, value in parameters.items():
         if not isinstance(value, str) and not _is_number(value):
-            raise TypeError(f"invalid {what} [key:{key}, value:{value!r}]")
+            raise MediasoupTypeError(f"invalid {what} [key:{key}, value:{value!r}]")
         if key in numeric_keys and not _is_number(value):
-            raise TypeError(f"invalid {what} {key} (must be a number)")
+            raise MediasoupTypeError(f"invalid {what} {key} (must be a number)")
 
 
 def _validate_rtcp_feedback(fb: Any) -> None:
     _require_object(fb, "fb")
     fb_type = fb.get("type")
     if not _is_truthy(fb_type) or not isinstance(fb_type, str):
-        raise TypeError("missing fb.type")
+        raise MediasoupTypeError("missing fb.type")
     parameter = fb.get("parameter")
     if not _is_truthy(parameter) or not isinstance(parameter, str):
         fb["parameter"] = ""
@@ -310,14 +310,14 @@ def _validate_rtcp_feedback(fb: Any) -> None:
 def _validate_header_extension(ext: Any) -> None:
     _require_object(ext, "ext")
     if ext.get("kind") not in ("audio", "video"):
-        raise TypeError("invalid ext.kind")
+        raise MediasoupTypeError("invalid ext.kind")
     _validate_extension_uri(ext)
     if not _is_number(ext.get("preferredId")):
-        raise TypeError("missing ext.preferredId")
+        raise MediasoupTypeError("missing ext.preferredId")
     _default_falsy_flag(ext, "preferredEncrypt", "ext.preferredEncrypt")
     direction = ext.get("direction")
     if _is_truthy(direction) and not isinstance(direction, str):
-        raise TypeError("invalid ext.direction")
+        raise MediasoupTypeError("invalid ext.direction")
     if not _is_truthy(direction):
         ext["direction"] = "sendrecv"
 
@@ -326,7 +326,7 @@ def _validate_header_extension_parameters(ext: Any) -> None:
     _require_object(ext, "ext")
     _validate_extension_uri(ext)
     if not _is_number(ext.get("id")):
-        raise TypeError("missing ext.id")
+        raise MediasoupTypeError("missing ext.id")
     _default_falsy_flag(ext, "encrypt", "ext.encrypt")
     _normalize_parameter_values(ext, "header extension parameter")
 
@@ -334,14 +334,14 @@ def _validate_header_extension_parameters(ext: Any) -> None:
 def _validate_extension_uri(ext: Any) -> None:
     uri = ext.get("uri")
     if not _is_truthy(uri) or not isinstance(uri, str):
-        raise TypeError("missing ext.uri")
+        raise MediasoupTypeError("missing ext.uri")
 
 
 def _default_falsy_flag(container: Any, key: str, name: str) -> None:
     """An optional boolean defaulting to False; a set non-boolean is an error."""
     value = container.get(key)
     if _is_truthy(value) and not isinstance(value, bool):
-        raise TypeError(f"invalid {name}")
+        raise MediasoupTypeError(f"invalid {name}")
     if not _is_truthy(value):
         container[key] = False
 
@@ -350,29 +350,29 @@ def _validate_encoding(encoding: Any) -> None:
     _require_object(encoding, "encoding")
     ssrc = encoding.get("ssrc")
     if _is_truthy(ssrc) and not _is_number(ssrc):
-        raise TypeError("invalid encoding.ssrc")
+        raise MediasoupTypeError("invalid encoding.ssrc")
     rid = encoding.get("rid")
     if _is_truthy(rid) and not isinstance(rid, str):
-        raise TypeError("invalid encoding.rid")
+        raise MediasoupTypeError("invalid encoding.rid")
     rtx = encoding.get("rtx")
     if _is_truthy(rtx):
         if not isinstance(rtx, dict):
-            raise TypeError("invalid encoding.rtx")
+            raise MediasoupTypeError("invalid encoding.rtx")
         if not _is_number(rtx.get("ssrc")):
-            raise TypeError("missing encoding.rtx.ssrc")
+            raise MediasoupTypeError("missing encoding.rtx.ssrc")
     # Unlike the other flags, a non-boolean dtx is silently reset rather than rejected.
     if not isinstance(encoding.get("dtx"), bool):
         encoding["dtx"] = False
     mode = encoding.get("scalabilityMode")
     if _is_truthy(mode) and not isinstance(mode, str):
-        raise TypeError("invalid encoding.scalabilityMode")
+        raise MediasoupTypeError("invalid encoding.scalabilityMode")
 
 
 def _validate_rtcp(rtcp: Any) -> None:
     _require_object(rtcp, "rtcp")
     cname = rtcp.get("cname")
     if _is_truthy(cname) and not isinstance(cname, str):
-        raise TypeError("invalid rtcp.cname")
+        raise MediasoupTypeError("invalid rtcp.cname")
     # mediasoup's "!reducedSize" test: even an explicit False ends up True.
     if rtcp.get("reducedSize") is not True:
         rtcp["reducedSize"] = True
@@ -390,7 +390,7 @@ def _mime_type_of(codec: Mapping[str, Any]) -> str:
     """The codec's mimeType, lowercased: mime types compare case-insensitively."""
     mime_type = codec.get("mimeType")
     if not isinstance(mime_type, str):
-        raise TypeError(f"codec.mimeType is not a string: {mime_type!r}")
+        raise MediasoupTypeError(f"codec.mimeType is not a string: {mime_type!r}")
     return mime_type.lower()
 
 
@@ -468,7 +468,7 @@ def _codecs_of(container: Mapping[str, Any], name: str) -> list[Any]:
     """The mandatory codec list of parameters or capabilities."""
     codecs = container.get("codecs")
     if not isinstance(codecs, list):
-        raise TypeError(f"{name}.codecs is not an array")
+        raise MediasoupTypeError(f"{name}.codecs is not an array")
     return codecs
 
 
@@ -494,7 +494,7 @@ def generate_router_rtp_capabilities(
     if media_codecs is None:
         media_codecs = []
     if not isinstance(media_codecs, list):
-        raise TypeError("media_codecs must be a list")
+        raise MediasoupTypeError("media_codecs must be a list")
     supported = _normalized_catalogue()
     free_payload_types = list(DYNAMIC_PAYLOAD_TYPES)
     codecs: list[RtpCodecCapability] = []
@@ -512,7 +512,7 @@ def generate_router_rtp_capabilities(
         if any(
             existing["preferredPayloadType"] == codec["preferredPayloadType"] for existing in codecs
         ):
-            raise TypeError("duplicated codec.preferredPayloadType")
+            raise MediasoupTypeError("duplicated codec.preferredPayloadType")
         codecs.append(codec)
         if codec["kind"] == "video":
             codecs.append(_rtx_capability(codec, _take_dynamic_payload_type(free_payload_types)))
@@ -665,10 +665,12 @@ def _router_rtx_for(
     apt = _parameters_of(rtx_codec).get("apt")
     associated = next((c for c in producer_codecs if c.get("payloadType") == apt), None)
     if associated is None:
-        raise TypeError(f"missing media codec found for RTX PT {rtx_codec.get('payloadType')}")
+        raise MediasoupTypeError(
+            f"missing media codec found for RTX PT {rtx_codec.get('payloadType')}"
+        )
     mapped_entry = mapped.get(id(associated))
     if mapped_entry is None:
-        raise TypeError(
+        raise MediasoupTypeError(
             f"RTX PT {rtx_codec.get('payloadType')} is associated with the unmapped PT {apt}"
         )
     cap_media_pt = mapped_entry[1]["preferredPayloadType"]
@@ -766,10 +768,10 @@ def _consumable_media_codec(
         None,
     )
     if mapped_pt is None:
-        raise TypeError(f"no RTP mapping for codec payloadType {payload_type}")
+        raise MediasoupTypeError(f"no RTP mapping for codec payloadType {payload_type}")
     cap_codec = next((c for c in cap_codecs if c.get("preferredPayloadType") == mapped_pt), None)
     if cap_codec is None:
-        raise TypeError(f"no capability codec with preferredPayloadType {mapped_pt}")
+        raise MediasoupTypeError(f"no capability codec with preferredPayloadType {mapped_pt}")
     return cast(
         RtpCodecParameters,
         _drop_undefined(

@@ -17,6 +17,7 @@ import flatbuffers
 from . import ortc
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerId, ConsumerOptions
+from .errors import MediasoupTypeError
 from .fbs.FBS.PipeTransport import ConnectRequest as connect_fbs
 from .fbs.FBS.PipeTransport import PipeTransportOptions as options_fbs
 from .fbs.FBS.PipeTransport.ConnectResponse import ConnectResponse
@@ -116,9 +117,9 @@ class PipeTransport(Transport):
         """Points this pipe at its twin's tuple."""
         self._check_open()
         if not isinstance(ip, str) or not ip:
-            raise TypeError("ip: required")
+            raise MediasoupTypeError("ip: required")
         if not isinstance(port, int) or not 0 < port < 65536:
-            raise TypeError(f"port: invalid value {port!r}")
+            raise MediasoupTypeError(f"port: invalid value {port!r}")
 
         def body(b: flatbuffers.Builder) -> int:
             ip_offset = b.CreateString(ip)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import flatbuffers
 
+from .errors import MediasoupTypeError
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.PlainTransport import ConnectRequest as connect_fbs
@@ -100,7 +101,9 @@ class PlainTransport(Transport):
     ) -> PlainTransport:
         """Sends ROUTER_CREATE_PLAINTRANSPORT and builds the transport from the answer."""
         if options.srtp_crypto_suite not in SRTP_CRYPTO_SUITE_TO_FBS:
-            raise TypeError(f"srtp_crypto_suite: invalid value {options.srtp_crypto_suite!r}")
+            raise MediasoupTypeError(
+                f"srtp_crypto_suite: invalid value {options.srtp_crypto_suite!r}"
+            )
         rtcp_mux = options.rtcp_mux and options.rtcp_listen_info is None
         transport_id = TransportId(str(uuid.uuid4()))
 
@@ -153,9 +156,9 @@ class PlainTransport(Transport):
         """Tells the worker where the remote endpoint is (not needed with comedia)."""
         self._check_open()
         if port is not None and not 0 < port < 65536:
-            raise TypeError(f"port: invalid value {port!r}")
+            raise MediasoupTypeError(f"port: invalid value {port!r}")
         if rtcp_port is not None and not 0 < rtcp_port < 65536:
-            raise TypeError(f"rtcp_port: invalid value {rtcp_port!r}")
+            raise MediasoupTypeError(f"rtcp_port: invalid value {rtcp_port!r}")
 
         def body(b: flatbuffers.Builder) -> int:
             ip_offset = b.CreateString(ip) if ip is not None else None

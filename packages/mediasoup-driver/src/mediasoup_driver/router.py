@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NewType, TypeVar
 
 from . import fbs_reader as fr
 from . import messages, ortc
-from .errors import InvalidStateError, MediasoupError
+from .errors import InvalidStateError, MediasoupError, NotFoundError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Method import Method
 from .lifecycle import Children, CloseReason, child_reason, soft_close
@@ -152,7 +152,7 @@ class Router:
         """
         producer = self._producers.get(ProducerId(producer_id))
         if producer is None:
-            raise LookupError(f'Producer with id "{producer_id}" not found')
+            raise NotFoundError(f'Producer with id "{producer_id}" not found')
         producer.consume_plan(
             rtp_capabilities, producer.kind == "video" if enable_rtx is None else enable_rtx
         )

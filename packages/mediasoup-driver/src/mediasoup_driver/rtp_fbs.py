@@ -37,6 +37,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import flatbuffers
 
+from .errors import MediasoupTypeError, WireError
 from .fbs.FBS.RtpParameters import Boolean as boolean_fbs
 from .fbs.FBS.RtpParameters import CodecMapping as codec_mapping_fbs
 from .fbs.FBS.RtpParameters import Double as double_fbs
@@ -243,7 +244,9 @@ def _write_value(b: flatbuffers.Builder, name: str, value: Any) -> tuple[int, in
                 else None
             )
             if as_int is None:
-                raise TypeError(f"parameter {name!r}: array items must be int32, got {item!r}")
+                raise MediasoupTypeError(
+                    f"parameter {name!r}: array items must be int32, got {item!r}"
+                )
             items.append(as_int)
         integer32_array_fbs.StartValueVector(b, len(items))
         for item in reversed(items):
@@ -252,7 +255,7 @@ def _write_value(b: flatbuffers.Builder, name: str, value: Any) -> tuple[int, in
         integer32_array_fbs.Start(b)
         integer32_array_fbs.AddValue(b, vector_offset)
         return Value.Integer32Array, integer32_array_fbs.End(b)
-    raise TypeError(f"invalid parameter type [key:{name!r}, value:{value!r}]")
+    raise MediasoupTypeError(f"invalid parameter type [key:{name!r}, value:{value!r}]")
 
 
 def _write_parameters(
@@ -315,7 +318,7 @@ def _write_header_extension(b: flatbuffers.Builder, extension: RtpHeaderExtensio
     uri = extension["uri"]
     fbs_uri = HEADER_EXTENSION_URI_TO_FBS.get(uri)
     if fbs_uri is None:
-        raise TypeError(f"invalid RtpHeaderExtensionUri: {uri}")
+        raise MediasoupTypeError(f"invalid RtpHeaderExtensionUri: {uri}")
     parameters_offset = _write_parameters(
         b, extension.get("parameters") or {}, header_extension_fbs.StartParametersVector
     )
@@ -459,14 +462,14 @@ def write_srtp_parameters(b: flatbuffers.Builder, params: SrtpParameters) -> int
     and for parameters that are not an object with a string ``keyBase64``.
     """
     if not isinstance(params, Mapping):
-        raise TypeError("srtpParameters must be an object")
+        raise MediasoupTypeError("srtpParameters must be an object")
     crypto_suite = params.get("cryptoSuite")
     suite = SRTP_CRYPTO_SUITE_TO_FBS.get(crypto_suite) if isinstance(crypto_suite, str) else None
     if suite is None:
-        raise TypeError(f"invalid SrtpCryptoSuite: {crypto_suite}")
+        raise MediasoupTypeError(f"invalid SrtpCryptoSuite: {crypto_suite}")
     key = params.get("keyBase64")
     if not isinstance(key, str):
-        raise TypeError("srtpParameters.keyBase64 must be a string")
+        raise MediasoupTypeError("srtpParameters.keyBase64 must be a string")
     key_offset = b.CreateString(key)
     srtp_parameters_fbs.Start(b)
     srtp_parameters_fbs.AddCryptoSuite(b, suite)
@@ -553,7 +556,7 @@ def _read_header_extension(
     fbs_uri = extension.Uri()
     uri = FBS_TO_HEADER_EXTENSION_URI.get(fbs_uri)
     if uri is None:
-        raise ValueError(f"unknown RtpHeaderExtensionUri value {fbs_uri} (schema mismatch?)")
+        raise WireError(f"unknown RtpHeaderExtensionUri value {fbs_uri} (schema mismatch?)")
     return {
         "uri": uri,
         "id": extension.Id(),
@@ -647,7 +650,7 @@ def read_rtp_mapping(table: rtp_mapping_fbs.RtpMapping) -> RtpMapping:
 def _read_base_stats(stats: stats_fbs.Stats) -> base_stats_fbs.BaseStats:
     data = stats.Data()
     if stats.DataType() != StatsData.BaseStats or data is None:
-        raise ValueError(f"RtpStream base stats hold union type {stats.DataType()}")
+        raise WireError(f"RtpStream base stats hold union type {stats.DataType()}")
     base = base_stats_fbs.BaseStats()
     base.Init(data.Bytes, data.Pos)
     return base
@@ -671,7 +674,7 @@ def read_rtp_stream_stats(table: stats_fbs.Stats) -> RtpStreamStats:
         outer = send_stats_fbs.SendStats()
         stats_type = "outbound-rtp"
     else:
-        raise ValueError(f"RtpStream stats hold union type {data_type}, not Recv/SendStats")
+        raise WireError(f"RtpStream stats hold union type {data_type}, not Recv/SendStats")
     outer.Init(data.Bytes, data.Pos)
     base = _read_base_stats(outer.Base())
 
@@ -718,5 +721,5 @@ def read_rtp_stream_stats(table: stats_fbs.Stats) -> RtpStreamStats:
 def read_srtp_parameters(table: srtp_parameters_fbs.SrtpParameters) -> SrtpParameters:
     suite = FBS_TO_SRTP_CRYPTO_SUITE.get(table.CryptoSuite())
     if suite is None:
-        raise ValueError(f"unknown SrtpCryptoSuite value {table.CryptoSuite()} (schema mismatch?)")
+        raise WireError(f"unknown SrtpCryptoSuite value {table.CryptoSuite()} (schema mismatch?)")
     return {"cryptoSuite": suite, "keyBase64": table.KeyBase64().decode()}

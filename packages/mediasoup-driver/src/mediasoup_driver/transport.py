@@ -23,7 +23,7 @@ from . import messages, ortc
 from .channel import Channel
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerContext, ConsumerId, ConsumerOptions
-from .errors import InvalidStateError
+from .errors import InvalidStateError, MediasoupTypeError, NotFoundError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
@@ -261,14 +261,14 @@ class Transport:
         """Creates a producer: media the remote peer sends into the router."""
         self._check_open()
         if options.kind not in ("audio", "video"):
-            raise TypeError(f"invalid kind {options.kind!r}")
+            raise MediasoupTypeError(f"invalid kind {options.kind!r}")
         producer_id = ProducerId(options.id or _uuid())
         # The id may also be live in another router of this worker (the worker refuses it
         # then); subscribing a new producer under it would steal the live one's notifications.
         if self._context.get_producer_by_id(producer_id) is not None or (
             self._channel.is_subscribed(producer_id)
         ):
-            raise TypeError(f'a Producer with same id "{producer_id}" already exists')
+            raise MediasoupTypeError(f'a Producer with same id "{producer_id}" already exists')
         rtp_parameters: RtpParameters = copy.deepcopy(options.rtp_parameters)
         ortc.validate_and_normalize_rtp_parameters(rtp_parameters)
         if not rtp_parameters.get("encodings"):
@@ -307,7 +307,7 @@ class Transport:
     def _producer_to_consume(self, producer_id: str) -> Producer:
         producer = self._context.get_producer_by_id(ProducerId(producer_id))
         if producer is None:
-            raise LookupError(f'Producer with id "{producer_id}" not found')
+            raise NotFoundError(f'Producer with id "{producer_id}" not found')
         return producer
 
     async def consume(self, options: ConsumerOptions) -> Consumer:
@@ -318,7 +318,7 @@ class Transport:
         """
         self._check_open()
         if options.mid is not None and not options.mid:
-            raise TypeError("if given, mid must be a non-empty string")
+            raise MediasoupTypeError("if given, mid must be a non-empty string")
         producer = self._producer_to_consume(options.producer_id)
         enable_rtx = producer.kind == "video" if options.enable_rtx is None else options.enable_rtx
         consumer_id = ConsumerId(_uuid())
@@ -339,10 +339,10 @@ class Transport:
                 self._next_mid = (self._next_mid + 1) % MAX_MID
             rtp_parameters = plan.rtp_parameters(mid, ortc.generate_random_number())
         if plan is not None and options.preferred_layers is None and not options.ignore_dtx:
+            templated = plan
 
             def send() -> Awaitable[Response]:
-                assert plan is not None
-                return plan.send(
+                return templated.send(
                     self._channel, self.id, consumer_id, rtp_parameters, options.paused
                 )
 

@@ -17,6 +17,7 @@ import flatbuffers
 
 from . import fbs_reader as fr
 from .channel import Channel
+from .errors import MediasoupTypeError
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
@@ -110,25 +111,27 @@ def normalize_dtls_parameters(params: Any) -> DtlsParameters:
     """Checks a peer's DTLS parameters and normalises them (lower-case algorithm,
     upper-case fingerprint as in SDP). Raises TypeError naming the bad field."""
     if not isinstance(params, dict):
-        raise TypeError("dtls_parameters must be an object")
+        raise MediasoupTypeError("dtls_parameters must be an object")
     role = params.get("role", "auto")
     if role not in DTLS_ROLES:
-        raise TypeError(f"dtls_parameters.role: invalid value {role!r}")
+        raise MediasoupTypeError(f"dtls_parameters.role: invalid value {role!r}")
     fingerprints = params.get("fingerprints")
     if not isinstance(fingerprints, list) or not fingerprints:
-        raise TypeError("dtls_parameters.fingerprints: must be a non-empty list")
+        raise MediasoupTypeError("dtls_parameters.fingerprints: must be a non-empty list")
     normalized: list[DtlsFingerprint] = []
     for index, fingerprint in enumerate(fingerprints):
         if not isinstance(fingerprint, dict):
-            raise TypeError(f"dtls_parameters.fingerprints[{index}]: must be an object")
+            raise MediasoupTypeError(f"dtls_parameters.fingerprints[{index}]: must be an object")
         algorithm = str(fingerprint.get("algorithm", "")).lower()
         value = fingerprint.get("value")
         if algorithm not in FINGERPRINT_ALGORITHMS:
-            raise TypeError(
+            raise MediasoupTypeError(
                 f"dtls_parameters.fingerprints[{index}].algorithm: invalid value {algorithm!r}"
             )
         if not isinstance(value, str) or not _is_fingerprint(value):
-            raise TypeError(f"dtls_parameters.fingerprints[{index}].value: not a fingerprint")
+            raise MediasoupTypeError(
+                f"dtls_parameters.fingerprints[{index}].value: not a fingerprint"
+            )
         normalized.append({"algorithm": algorithm, "value": value.upper()})
     return {"role": role, "fingerprints": normalized}
 
@@ -241,7 +244,7 @@ class WebRtcTransport(Transport):
     ) -> WebRtcTransport:
         """Sends ROUTER_CREATE_WEBRTCTRANSPORT and builds the transport from the answer."""
         if not options.listen_infos:
-            raise TypeError("listen_infos: at least one ListenInfo is required")
+            raise MediasoupTypeError("listen_infos: at least one ListenInfo is required")
         channel = context.channel
         template = channel.template_for(
             ("webrtc_create", options), lambda: _create_template(channel, options)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from .errors import MediasoupError
+from .errors import MediasoupError, WireError
 from .fbs.FBS.Response.Response import Response
 from .fbs_reader import read_table
 
@@ -39,7 +39,7 @@ def locate_once(frame: bytes, needle: bytes) -> int:
     """
     at = frame.find(needle)
     if at < 0 or frame.find(needle, at + 1) >= 0:
-        raise ValueError("template sentinel absent or not unique")
+        raise WireError("template sentinel absent or not unique")
     return at
 
 
@@ -111,12 +111,12 @@ class RequestTemplate:
         _U32.pack_into(frame, self.id_offset, request_id)
         if values is None:
             if self.strings or self.u32s:
-                raise ValueError("template fields not given")
+                raise WireError("template fields not given")
             return frame
         for name, at in self.strings:
             encoded = str(values[name]).encode()
             if len(encoded) != UUID_LENGTH:
-                raise ValueError(f"template field {name} must be {UUID_LENGTH} bytes long")
+                raise WireError(f"template field {name} must be {UUID_LENGTH} bytes long")
             frame[at : at + UUID_LENGTH] = encoded
         for name, at in self.u32s:
             _U32.pack_into(frame, at, int(values[name]))

@@ -108,3 +108,31 @@ def test_importing_the_driver_loads_nothing_of_the_product() -> None:
         name for name in modules if name.split(".")[0] in (*FORBIDDEN_TOP_LEVEL, "fastapi")
     )
     assert loaded == []
+
+
+def _raised_names(source: str) -> set[str]:
+    """Names of what ``raise Name(...)`` / ``raise Name`` statements raise."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name) and exc.id[:1].isupper():
+                names.add(exc.id)
+    return names
+
+
+def test_everything_the_driver_raises_derives_from_its_base_error() -> None:
+    """Built-ins mediasoup raises (TypeError, ...) come as subclasses of both (errors.py)."""
+    from mediasoup_driver import errors
+
+    raised = set().union(*(_raised_names(path.read_text()) for path in _sources()))
+    assert {"MediasoupTypeError", "InvalidStateError", "NotFoundError"} <= raised
+    outside = sorted(
+        name
+        for name in raised
+        if not (
+            isinstance(getattr(errors, name, None), type)
+            and issubclass(getattr(errors, name), errors.MediasoupError)
+        )
+    )
+    assert outside == []
