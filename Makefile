@@ -63,6 +63,7 @@ proto: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd $(DRIVER) && $(abspath $(VENV))/bin/mypy
 
 test: setup lint
 	cd $(DRIVER) && $(DRIVER_TEST_ENV) $(abspath $(VENV))/bin/pytest -q

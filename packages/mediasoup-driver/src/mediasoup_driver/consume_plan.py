@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import flatbuffers
 
@@ -29,7 +29,10 @@ from .rtp_parameters import RtpParameters
 from .wire import RequestTemplate, Sentinels
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .consumer import ConsumerLayers
+    from .fbs.FBS.Response.Response import Response
     from .producer import Producer
 
 RTP_TYPE_NAMES = {
@@ -85,7 +88,8 @@ def consume_request_body(
         if layers is not None:
             consume_fbs.AddPreferredLayers(b, layers)
         consume_fbs.AddIgnoreDtx(b, ignore_dtx)
-        return consume_fbs.End(b)
+        result: int = consume_fbs.End(b)
+        return result
 
     return body
 
@@ -127,7 +131,7 @@ class ConsumePlan:
         consumer_id: str,
         rtp_parameters: RtpParameters,
         paused: bool,
-    ) -> Any:
+    ) -> asyncio.Future[Response]:
         """Sends TRANSPORT_CONSUME from the cached bytes with this consumer's ids patched in."""
         template = self._template(channel, rtp_parameters["mid"], paused)
         encoding = rtp_parameters["encodings"][0]

@@ -33,7 +33,7 @@ from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .lifecycle import Children, CloseReason, create_request, soft_close
-from .rtp_fbs import read_rtp_stream_stats
+from .rtp_fbs import RtpStreamStats, read_rtp_stream_stats
 from .rtp_parameters import MediaKind, RtpCapabilities, RtpParameters
 from .wire import body_as, body_position, plain
 
@@ -210,7 +210,7 @@ class Consumer:
         dump.update(data)
         return dump
 
-    async def get_stats(self) -> list[dict[str, Any]]:
+    async def get_stats(self) -> list[RtpStreamStats]:
         """Outbound RTP statistics, then the producer's inbound ones (as mediasoup)."""
         self._check_open()
         response = await self._channel.request(Method.CONSUMER_GET_STATS, self.id)
@@ -252,7 +252,8 @@ class Consumer:
             offset = consumer_layers_fbs.End(b)
             set_preferred_layers_fbs.Start(b)
             set_preferred_layers_fbs.AddPreferredLayers(b, offset)
-            return set_preferred_layers_fbs.End(b)
+            result: int = set_preferred_layers_fbs.End(b)
+            return result
 
         response = await self._channel.request(
             Method.CONSUMER_SET_PREFERRED_LAYERS,
@@ -276,7 +277,8 @@ class Consumer:
         def body(b: flatbuffers.Builder) -> int:
             set_priority_fbs.Start(b)
             set_priority_fbs.AddPriority(b, priority)
-            return set_priority_fbs.End(b)
+            result: int = set_priority_fbs.End(b)
+            return result
 
         response = await self._channel.request(
             Method.CONSUMER_SET_PRIORITY, self.id, RequestBody.Consumer_SetPriorityRequest, body

@@ -80,7 +80,8 @@ def read_vector(buf: bytes, table: int, slot: int) -> tuple[int, int]:
 def table_in_vector(buf: bytes, start: int, index: int) -> int:
     """Position of the table at ``index`` of a vector of tables."""
     pos = start + 4 * index
-    return pos + _U32.unpack_from(buf, pos)[0]
+    result: int = pos + _U32.unpack_from(buf, pos)[0]
+    return result
 
 
 def read_strings(buf: bytes, table: int, slot: int) -> list[str]:

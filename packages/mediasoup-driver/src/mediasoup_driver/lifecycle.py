@@ -78,8 +78,8 @@ class Children(Generic[K, C]):
         if entry is not None and entry[0] is child:
             del self._entries[child_id]
 
-    def get(self, child_id: str) -> C | None:
-        entry = self._entries.get(child_id)  # type: ignore[call-overload]
+    def get(self, child_id: K) -> C | None:
+        entry = self._entries.get(child_id)
         return None if entry is None else entry[0]
 
     def snapshot(self) -> dict[K, C]:

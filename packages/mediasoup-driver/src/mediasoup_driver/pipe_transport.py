@@ -96,7 +96,8 @@ class PipeTransport(Transport):
             create_fbs.Start(b)
             create_fbs.AddTransportId(b, tid)
             create_fbs.AddOptions(b, pipe_options)
-            return create_fbs.End(b)
+            result: int = create_fbs.End(b)
+            return result
 
         response = await create_request(
             context.channel,
@@ -112,7 +113,7 @@ class PipeTransport(Transport):
         return cls(context, transport_id, options.app_data, body_as(response, DumpResponse))
 
     async def connect(
-        self, ip: str, port: int, srtp_parameters: dict[str, str] | None = None
+        self, ip: str, port: int, srtp_parameters: SrtpParameters | None = None
     ) -> None:
         """Points this pipe at its twin's tuple."""
         self._check_open()
@@ -129,7 +130,8 @@ class PipeTransport(Transport):
             connect_fbs.AddPort(b, port)
             if srtp is not None:
                 connect_fbs.AddSrtpParameters(b, srtp)
-            return connect_fbs.End(b)
+            result: int = connect_fbs.End(b)
+            return result
 
         response = await self._channel.request(
             Method.PIPETRANSPORT_CONNECT, self.id, RequestBody.PipeTransport_ConnectRequest, body

@@ -131,7 +131,8 @@ class PlainTransport(Transport):
             create_fbs.Start(b)
             create_fbs.AddTransportId(b, tid)
             create_fbs.AddOptions(b, plain_options)
-            return create_fbs.End(b)
+            result: int = create_fbs.End(b)
+            return result
 
         response = await create_request(
             context.channel,
@@ -151,7 +152,7 @@ class PlainTransport(Transport):
         ip: str | None = None,
         port: int | None = None,
         rtcp_port: int | None = None,
-        srtp_parameters: dict[str, str] | None = None,
+        srtp_parameters: SrtpParameters | None = None,
     ) -> None:
         """Tells the worker where the remote endpoint is (not needed with comedia)."""
         self._check_open()
@@ -172,7 +173,8 @@ class PlainTransport(Transport):
                 connect_fbs.AddRtcpPort(b, rtcp_port)
             if srtp is not None:
                 connect_fbs.AddSrtpParameters(b, srtp)
-            return connect_fbs.End(b)
+            result: int = connect_fbs.End(b)
+            return result
 
         response = await self._channel.request(
             Method.PLAINTRANSPORT_CONNECT, self.id, RequestBody.PlainTransport_ConnectRequest, body

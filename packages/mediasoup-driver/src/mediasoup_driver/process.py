@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 _stdout_log = logging.getLogger("mediasoup.worker.stdout")
 _stderr_log = logging.getLogger("mediasoup.worker.stderr")
@@ -107,7 +107,7 @@ async def _drain(
 
 def _pipe_file(fd: int, mode: str) -> BinaryIO:
     """Wraps a pipe fd we own in an unbuffered file object (no I/O happens here)."""
-    return open(fd, mode, buffering=0)
+    return cast(BinaryIO, open(fd, mode, buffering=0))
 
 
 def _spawn_with_channel_fds(argv: list[str], env: dict[str, str]) -> tuple[int, ...]:

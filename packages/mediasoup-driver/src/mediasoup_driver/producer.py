@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NewType
+from typing import TYPE_CHECKING, Any, Literal, NewType, cast
 
 import flatbuffers
 
@@ -33,7 +33,7 @@ from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Transport import ProduceRequest as produce_fbs
 from .lifecycle import Children, CloseReason, create_request, soft_close
-from .rtp_fbs import read_rtp_stream_stats, write_rtp_mapping, write_rtp_parameters
+from .rtp_fbs import RtpStreamStats, read_rtp_stream_stats, write_rtp_mapping, write_rtp_parameters
 from .rtp_parameters import MediaKind, RtpCapabilities, RtpMapping, RtpParameters
 from .wire import body_as, body_position, plain
 
@@ -104,7 +104,8 @@ def _produce_body(
         produce_fbs.AddEnableMediasoupPacketIdHeaderExtension(
             b, options.enable_mediasoup_packet_id_header_extension
         )
-        return produce_fbs.End(b)
+        result: int = produce_fbs.End(b)
+        return result
 
     return body
 
@@ -180,7 +181,7 @@ class Producer:
             producer_id=producer_id,
             transport=transport,
             kind=options.kind,
-            producer_type=RTP_TYPE_NAMES[fr.read_u8(buf, reply, 0)],  # ProduceResponse.type
+            producer_type=cast(ProducerType, RTP_TYPE_NAMES[fr.read_u8(buf, reply, 0)]),
             rtp_parameters=rtp_parameters,
             consumable_rtp_parameters=consumable_rtp_parameters,
             paused=options.paused,
@@ -206,9 +207,10 @@ class Producer:
     async def dump(self) -> dict[str, Any]:
         self._check_open()
         response = await self._channel.request(Method.PRODUCER_DUMP, self.id)
-        return plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))
+        result: dict[str, Any] = plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))
+        return result
 
-    async def get_stats(self) -> list[dict[str, Any]]:
+    async def get_stats(self) -> list[RtpStreamStats]:
         """RTP statistics of each received stream (mediasoup's RtpStreamRecvStats)."""
         self._check_open()
         response = await self._channel.request(Method.PRODUCER_GET_STATS, self.id)

@@ -197,7 +197,8 @@ def _offsets_vector(b: flatbuffers.Builder, start: Callable[..., Any], offsets: 
     start(b, len(offsets))
     for offset in reversed(offsets):
         b.PrependUOffsetTRelative(offset)
-    return b.EndVector()
+    result: int = b.EndVector()
+    return result
 
 
 def _as_int32(value: int | float) -> int | None:
@@ -311,7 +312,8 @@ def _write_codec(b: flatbuffers.Builder, codec: RtpCodecParameters) -> int:
         codec_fbs.AddParameters(b, parameters_offset)
     if feedback_offset:
         codec_fbs.AddRtcpFeedback(b, feedback_offset)
-    return codec_fbs.End(b)
+    result: int = codec_fbs.End(b)
+    return result
 
 
 def _write_header_extension(b: flatbuffers.Builder, extension: RtpHeaderExtensionParameters) -> int:
@@ -329,7 +331,8 @@ def _write_header_extension(b: flatbuffers.Builder, extension: RtpHeaderExtensio
         header_extension_fbs.AddEncrypt(b, True)
     if parameters_offset:
         header_extension_fbs.AddParameters(b, parameters_offset)
-    return header_extension_fbs.End(b)
+    result: int = header_extension_fbs.End(b)
+    return result
 
 
 def write_rtp_encoding_parameters(b: flatbuffers.Builder, encoding: RtpEncodingParameters) -> int:
@@ -367,7 +370,8 @@ def write_rtp_encoding_parameters(b: flatbuffers.Builder, encoding: RtpEncodingP
     max_bitrate = encoding.get("maxBitrate")
     if max_bitrate is not None:
         encoding_fbs.AddMaxBitrate(b, max_bitrate)
-    return encoding_fbs.End(b)
+    result: int = encoding_fbs.End(b)
+    return result
 
 
 def write_rtp_parameters(b: flatbuffers.Builder, params: RtpParameters) -> int:
@@ -418,7 +422,8 @@ def write_rtp_parameters(b: flatbuffers.Builder, params: RtpParameters) -> int:
     rtp_parameters_fbs.AddRtcp(b, rtcp_offset)
     if msid_offset:
         rtp_parameters_fbs.AddMsid(b, msid_offset)
-    return rtp_parameters_fbs.End(b)
+    result: int = rtp_parameters_fbs.End(b)
+    return result
 
 
 def write_rtp_mapping(b: flatbuffers.Builder, mapping: RtpMapping) -> int:
@@ -452,7 +457,8 @@ def write_rtp_mapping(b: flatbuffers.Builder, mapping: RtpMapping) -> int:
     rtp_mapping_fbs.Start(b)
     rtp_mapping_fbs.AddCodecs(b, codecs_offset)
     rtp_mapping_fbs.AddEncodings(b, encodings_offset)
-    return rtp_mapping_fbs.End(b)
+    result: int = rtp_mapping_fbs.End(b)
+    return result
 
 
 def write_srtp_parameters(b: flatbuffers.Builder, params: SrtpParameters) -> int:
@@ -474,7 +480,8 @@ def write_srtp_parameters(b: flatbuffers.Builder, params: SrtpParameters) -> int
     srtp_parameters_fbs.Start(b)
     srtp_parameters_fbs.AddCryptoSuite(b, suite)
     srtp_parameters_fbs.AddKeyBase64(b, key_offset)
-    return srtp_parameters_fbs.End(b)
+    result: int = srtp_parameters_fbs.End(b)
+    return result
 
 
 # ---------------------------------------------------------------------------
@@ -516,9 +523,8 @@ def _read_value(parameter: parameter_fbs.Parameter) -> tuple[bool, Any]:
     return False, None
 
 
-def _read_parameters(
-    owner: codec_fbs.RtpCodecParameters | header_extension_fbs.RtpHeaderExtensionParameters,
-) -> dict[str, Any]:
+def _read_parameters(owner: Any) -> dict[str, Any]:
+    """The parameters of a generated RtpCodecParameters or RtpHeaderExtensionParameters."""
     parameters: dict[str, Any] = {}
     for i in range(owner.ParametersLength()):
         parameter = owner.Parameters(i)
@@ -666,7 +672,7 @@ def read_rtp_stream_stats(table: stats_fbs.Stats) -> RtpStreamStats:
     """
     data_type = table.DataType()
     data = table.Data()
-    outer: recv_stats_fbs.RecvStats | send_stats_fbs.SendStats
+    outer: Any  # RecvStats or SendStats: the same base field first
     if data_type == StatsData.RecvStats and data is not None:
         outer = recv_stats_fbs.RecvStats()
         stats_type: Literal["inbound-rtp", "outbound-rtp"] = "inbound-rtp"

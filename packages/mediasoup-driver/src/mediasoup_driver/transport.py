@@ -101,7 +101,8 @@ def write_listen_info(b: flatbuffers.Builder, info: ListenInfo) -> int:
     listen_info_fbs.AddFlags(b, flags)
     listen_info_fbs.AddSendBufferSize(b, info.send_buffer_size)
     listen_info_fbs.AddRecvBufferSize(b, info.recv_buffer_size)
-    return listen_info_fbs.End(b)
+    result: int = listen_info_fbs.End(b)
+    return result
 
 
 def write_base_options(
@@ -119,7 +120,8 @@ def write_base_options(
     options_fbs.AddMaxSendMessageSize(b, max_message_size)
     options_fbs.AddMaxReceiveMessageSize(b, max_message_size)
     options_fbs.AddIsDataChannel(b, is_data_channel)
-    return options_fbs.End(b)
+    result: int = options_fbs.End(b)
+    return result
 
 
 def read_tuple(table: FbsTuple | None) -> TransportTuple | None:

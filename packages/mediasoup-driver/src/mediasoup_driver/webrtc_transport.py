@@ -173,7 +173,8 @@ def _write_create_request(
     create_fbs.Start(b)
     create_fbs.AddTransportId(b, tid)
     create_fbs.AddOptions(b, webrtc_options)
-    return create_fbs.End(b)
+    result: int = create_fbs.End(b)
+    return result
 
 
 def _read_dtls_parameters(buf: bytes, table: int) -> DtlsParameters:
@@ -323,7 +324,8 @@ class WebRtcTransport(Transport):
             dtls = dtls_parameters_fbs.End(b)
             connect_fbs.Start(b)
             connect_fbs.AddDtlsParameters(b, dtls)
-            return connect_fbs.End(b)
+            result: int = connect_fbs.End(b)
+            return result
 
         response = await self._channel.request(
             Method.WEBRTCTRANSPORT_CONNECT,
@@ -359,24 +361,24 @@ class WebRtcTransport(Transport):
     def _on_notification(self, event: int, notification: Any) -> None:
         if event == NotificationEvent.WEBRTCTRANSPORT_ICE_STATE_CHANGE:
             body = notification.Body()
-            change = IceStateChangeNotification()
-            change.Init(body.Bytes, body.Pos)
-            self.ice_state = ICE_STATES[change.IceState()]
+            ice = IceStateChangeNotification()
+            ice.Init(body.Bytes, body.Pos)
+            self.ice_state = ICE_STATES[ice.IceState()]
             self.on_ice_state_change.emit(self.ice_state)
         elif event == NotificationEvent.WEBRTCTRANSPORT_DTLS_STATE_CHANGE:
             body = notification.Body()
-            change = DtlsStateChangeNotification()
-            change.Init(body.Bytes, body.Pos)
-            self.dtls_state = DTLS_STATES[change.DtlsState()]
+            dtls = DtlsStateChangeNotification()
+            dtls.Init(body.Bytes, body.Pos)
+            self.dtls_state = DTLS_STATES[dtls.DtlsState()]
             if self.dtls_state == "connected":
-                cert = change.RemoteCert()
+                cert = dtls.RemoteCert()
                 self.dtls_remote_cert = cert.decode() if cert else None
             self.on_dtls_state_change.emit(self.dtls_state)
         elif event == NotificationEvent.WEBRTCTRANSPORT_ICE_SELECTED_TUPLE_CHANGE:
             body = notification.Body()
-            change = IceSelectedTupleChangeNotification()
-            change.Init(body.Bytes, body.Pos)
-            selected = read_tuple(change.Tuple())
+            tuple_change = IceSelectedTupleChangeNotification()
+            tuple_change.Init(body.Bytes, body.Pos)
+            selected = read_tuple(tuple_change.Tuple())
             if selected is not None:
                 self.ice_selected_tuple = selected
                 self.on_ice_selected_tuple_change.emit(selected)

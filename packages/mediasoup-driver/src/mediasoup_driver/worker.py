@@ -220,8 +220,9 @@ class Worker:
         unsubscribe = channel.subscribe(str(process.pid), on_running)
         await channel.open()
         try:
+            waiters: set[asyncio.Future[Any]] = {running, process.exited}
             done, _ = await asyncio.wait(
-                {running, process.exited},
+                waiters,
                 timeout=settings.start_timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
@@ -318,7 +319,8 @@ class Worker:
                 update_settings_fbs.AddLogLevel(b, level)
             if tags is not None:
                 update_settings_fbs.AddLogTags(b, tags)
-            return update_settings_fbs.End(b)
+            result: int = update_settings_fbs.End(b)
+            return result
 
         await self._channel.request(
             Method.WORKER_UPDATE_SETTINGS, "", RequestBody.Worker_UpdateSettingsRequest, body
