@@ -21,7 +21,8 @@ Columns: loss% (all receivers), p99% (per-receiver loss, 99th percentile), kbps
 (median receiver), CPU in % of one core over the window (media = worker(s) + node, or
 Janus; recv = the receivers), µs/pkt, CPU % of a core per viewer (w/n/a = worker or
 Janus / node / API), udpdrop (kernel receive-buffer drops in the window: the receivers
-did not read in time), mach% (whole machine busy, all jobs).
+did not read in time), mach% (whole machine busy, all jobs), split (2 workers: each
+one's CPU %, how fan-out shares the work).
 
 CPU per forwarded packet = CPU of the media process(es) in the window / (packets
 received + lost) — for VAS-MS worker(s) + node daemon (the control API is reported
@@ -96,6 +97,8 @@ class Row:
     """Kernel receive-buffer drops in the window (host namespace, all processes)."""
     machine_pct: float
     """How busy the whole machine was in the window (every job on it)."""
+    worker_split: list[float]
+    """CPU seconds of each worker in the window (fan-out: how evenly the work is shared)."""
 
     @property
     def summary(self) -> dict[str, float]:
@@ -196,15 +199,18 @@ async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> R
         flowing = await fleet.wait_flowing(within=30)
         await asyncio.sleep(1.0)  # the joins' key-frame requests and DTLS handshakes settle
         groups = server.pids()
+        workers = groups.get("workers", [])
+        split_before = [cpu_seconds(pid) for pid in workers]
         before, recv_before, drops = _cpu(groups), fleet.cpu_seconds(), _udp_drops()
         busy_before = _busy()
         window = await fleet.measure(seconds)
         after = _cpu(groups)
         cpu = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
         cpu["receivers"] = fleet.cpu_seconds() - recv_before
+        split = [cpu_seconds(pid) - b for pid, b in zip(workers, split_before, strict=True)]
         busy_after = _busy()
         machine = 100 * (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
-        return Row(server.name, count, flowing, window, cpu, _udp_drops() - drops, machine)
+        return Row(server.name, count, flowing, window, cpu, _udp_drops() - drops, machine, split)
     finally:
         await server.detach(fleet)
 
@@ -241,7 +247,12 @@ def _print_row(row: Row) -> None:
         f"{row.us_per_pkt:>8.1f}"
         f"{per_viewer.get('workers', per_viewer.get('janus', 0)):>8.3f}"
         f"{per_viewer.get('node', 0):>7.3f}{per_viewer.get('api', 0):>7.3f}"
-        f"{row.udp_drops:>8}{row.machine_pct:>6.0f}",
+        f"{row.udp_drops:>8}{row.machine_pct:>6.0f}"
+        + (
+            "  split " + "+".join(f"{100 * c / w:.0f}" for c in row.worker_split)
+            if len(row.worker_split) > 1
+            else ""
+        ),
         flush=True,
     )
 
@@ -348,6 +359,17 @@ def _final(rows: list[Row]) -> None:
         janus = next(r for r in rows if r.server == "janus" and r.viewers == level).us_per_pkt
         print(f"CPU per forwarded packet compared at {level} viewers (both < 1 % loss)")
     ratio = n2 / n1 if n1 else float("nan")
+    for name in ("vasms-1w", "vasms-2w"):
+        ok = [r for r in rows if r.server == name and r.ok and r.viewers]
+        if ok:
+            best = max(ok, key=lambda r: r.viewers)
+            per_viewer = 100 * best.cpu.get("workers", 0) / best.window.seconds / best.viewers
+            cores = len(best.worker_split) or 1
+            print(
+                f"{name}: worker CPU {per_viewer:.3f} % of a core per viewer at {best.viewers} "
+                f"viewers -> worker-bound ceiling ~{int(cores * 100 / per_viewer)} viewers on "
+                f"{cores} free core(s) (projection, not a measurement)"
+            )
     print(
         f"capacity: viewers_1w={n1} viewers_2w={n2} ratio={ratio:.2f} loss_pct={loss:.3f} "
         f"ours_cpu_us_per_pkt={ours:.1f} janus_cpu_us_per_pkt={janus:.1f}"

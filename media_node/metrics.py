@@ -52,8 +52,14 @@ def render(node: MediaNode, counters: ByteCounters) -> str:
     metric(
         "vasms_node_routers",
         "gauge",
-        "Routers (one per stream).",
+        "Routers (one per stream, plus fan-out routers piped from another worker).",
         [("", sum(w.routers for w in load.workers))],
+    )
+    metric(
+        "vasms_node_piped_routers",
+        "gauge",
+        "Fan-out routers fed through a pipe from their stream's worker.",
+        [("", sum(w.piped_routers for w in load.workers))],
     )
     metric("vasms_node_transports", "gauge", "Viewer transports.", [("", load.transports)])
     metric("vasms_node_consumers", "gauge", "Consumers (viewers).", [("", load.consumers)])
@@ -73,6 +79,12 @@ def render(node: MediaNode, counters: ByteCounters) -> str:
         "gauge",
         "CPU of each worker over the last refresh (100 = one core).",
         [(f'{{pid="{w.pid}"}}', w.cpu_percent) for w in load.workers],
+    )
+    metric(
+        "vasms_node_worker_viewers",
+        "gauge",
+        "Viewers each worker forwards (fan-out included).",
+        [(f'{{pid="{w.pid}"}}', w.viewers) for w in load.workers],
     )
     metric(
         "vasms_node_worker_restarts_total",

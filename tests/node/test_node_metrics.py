@@ -40,6 +40,12 @@ async def test_metrics_report_workers_streams_and_viewers() -> None:
             assert _value(text, "vasms_node_producers") == 1
             assert _value(text, 'vasms_node_streams{status="live"}') == 1
             assert "vasms_node_worker_cpu_percent{pid=" in text
+            viewers = [
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("vasms_node_worker_viewers{pid=")
+            ]
+            assert sum(viewers) == 1 and _value(text, "vasms_node_piped_routers") == 0
             assert _value(text, "vasms_node_bytes_in_total") >= 0
             assert (await http.get(f"http://127.0.0.1:{port}/other")).status_code == 404
         await watching.viewer.close()
