@@ -31,6 +31,14 @@ this machine's cores: what a level measures is the whole system, and the line
 `machine:` says how loaded it was.
 
     .venv/bin/python bench/capacity.py [--levels 50 100 200 300] [--seconds 8]
+                                       [--worker-cpu-cap 15]
+
+`--worker-cpu-cap P` puts each VAS-MS worker in a cgroup (v1 `cpu`) with a CFS quota of
+P % of one core (10 ms period, so throttling is smooth). On this 2-core machine the
+receivers and the other jobs exhaust the CPU long before one worker does, so without a
+cap the viewer counts measure the machine, not the worker; with a cap each worker is a
+small core of its own and 1 vs 2 workers shows what fan-out adds. Say which mode a
+figure comes from. Janus is never capped (it is compared per forwarded packet).
 
 Last line: ``capacity: viewers_1w=N viewers_2w=M ratio=R loss_pct=L
 ours_cpu_us_per_pkt=X janus_cpu_us_per_pkt=Y`` — N, M: the highest level served at
@@ -215,6 +223,33 @@ async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> R
         await server.detach(fleet)
 
 
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
+
+
+@contextlib.asynccontextmanager
+async def capped(pids: list[int], percent: float | None) -> AsyncIterator[None]:
+    """Each pid in a cgroup of its own with `percent` of one core (None: no cap)."""
+    if percent is None:
+        yield
+        return
+    groups = []
+    try:
+        for pid in pids:
+            group = CGROUP_CPU / f"vasms-bench-{os.getpid()}-{pid}"
+            group.mkdir()
+            groups.append(group)
+            (group / "cpu.cfs_period_us").write_text("10000")
+            (group / "cpu.cfs_quota_us").write_text(str(int(percent * 100)))
+            (group / "cgroup.procs").write_text(str(pid))
+        yield
+    finally:
+        for group in groups:
+            for pid in (group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    (CGROUP_CPU / "cgroup.procs").write_text(pid)
+            group.rmdir()
+
+
 @contextlib.asynccontextmanager
 async def sender(destinations: list[tuple[str, int, int, int]]) -> AsyncIterator[None]:
     process = await asyncio.create_subprocess_exec(
@@ -257,7 +292,7 @@ def _print_row(row: Row) -> None:
     )
 
 
-async def main(levels: list[int], seconds: float, processes: int) -> None:
+async def main(levels: list[int], seconds: float, processes: int, cap: float | None) -> None:
     load0 = os.getloadavg()
     busy0 = _busy()
     async with contextlib.AsyncExitStack() as stack_of:
@@ -274,6 +309,7 @@ async def main(levels: list[int], seconds: float, processes: int) -> None:
             (janus.ip, janus.video_port, e1["payload_type"], e1["ssrc"])
         ]
         await stack_of.enter_async_context(sender(destinations))
+        await stack_of.enter_async_context(capped(one.worker_pids() + two.worker_pids(), cap))
         for stack, stream in ((one, s1), (two, s2)):
             await _until_live(stack, stream["id"])
         servers: list[Server] = [
@@ -288,7 +324,8 @@ async def main(levels: list[int], seconds: float, processes: int) -> None:
         )
         print(
             f"one stream, H.264 640x360@30 ~1.5 Mbit/s, {seconds:.0f} s windows, receivers: pion "
-            f"in {processes} processes; CPU in % of one core over the window"
+            f"in {processes} processes; CPU in % of one core over the window; "
+            + (f"each worker capped at {cap:g} % of a core" if cap else "workers not capped")
         )
         print(
             f"{'server':>8}{'view':>6}{'flow':>6}{'loss%':>8}{'p99%':>8}{'kbps':>7}"
@@ -381,7 +418,10 @@ if __name__ == "__main__":
     parser.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 250, 300])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--processes", type=int, default=2, help="pion receiver processes")
+    parser.add_argument(
+        "--worker-cpu-cap", type=float, default=None, help="%% of a core per worker (cgroup)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    asyncio.run(main(args.levels, args.seconds, args.processes))
+    asyncio.run(main(args.levels, args.seconds, args.processes, args.worker_cpu_cap))
     print(f"(run took {time.monotonic() - started:.0f} s)", file=sys.stderr)
