@@ -199,6 +199,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _turn_needs_secret(self) -> Settings:
         # TURN without credentials would be an open relay (or refuse every viewer).
+        if self.turn_secret is not None and not self.turn_secret.get_secret_value():
+            self.turn_secret = None  # an empty env var (compose's ${VAR:-}) is "not set"
         if any(u.startswith("turn") for u in self.turn_urls) and self.turn_secret is None:
             raise ValueError("VASMS_TURN_URLS needs VASMS_TURN_SECRET (coturn use-auth-secret)")
         return self
@@ -266,6 +268,7 @@ PLACEHOLDERS = frozenset(
 )
 MIN_JWT_SECRET_BYTES = 32
 MIN_ADMIN_PASSWORD_CHARS = 12
+MIN_TURN_SECRET_BYTES = 16
 
 
 def _placeholder(value: str) -> bool:
@@ -305,6 +308,13 @@ def secret_problems(settings: Settings) -> list[str]:
             problems.append(
                 f"VASMS_ADMIN_PASSWORD is shorter than {MIN_ADMIN_PASSWORD_CHARS} characters"
             )
+    if settings.turn_secret is not None:
+        # Whoever knows it mints TURN credentials: an open relay in front of the nodes.
+        value = settings.turn_secret.get_secret_value()
+        if _placeholder(value):
+            problems.append("VASMS_TURN_SECRET is a placeholder")
+        elif len(value.encode()) < MIN_TURN_SECRET_BYTES:
+            problems.append(f"VASMS_TURN_SECRET is shorter than {MIN_TURN_SECRET_BYTES} bytes")
     return problems
 
 

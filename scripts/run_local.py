@@ -5,6 +5,11 @@ starts a live `test_pattern` demo stream, prints the demo page URL and the
 admin credentials, and stops everything cleanly on Ctrl-C. Secrets that are not
 given in the environment are generated once and kept in ./var/local.env, so
 tokens and the admin password survive restarts.
+
+`VASMS_TURN=local` also starts a coturn (Debian `coturn`) on the media node's RTC
+address, UDP and TCP 3478, with a TURN REST secret (`VASMS_TURN_SECRET`, kept in
+var/local.env), and gives viewers its URLs: try the demo page with `?relay=1`, or
+`vasms-watch --relay`, to see media go through it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -41,6 +47,7 @@ def _local_secrets() -> dict[str, str]:
         "VASMS_ADMIN_USERNAME": "admin",
         # Strong by construction: the API refuses short or placeholder secrets.
         "VASMS_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+        "VASMS_TURN_SECRET": secrets.token_hex(24),
     }
     for key, value in defaults.items():
         saved.setdefault(key, value)
@@ -71,6 +78,39 @@ async def _spawn(prefix: str, argv: list[str], env: dict[str, str]) -> asyncio.s
     assert process.stdout is not None
     _PIPES.add(asyncio.ensure_future(_pipe(prefix, process.stdout)))
     return process
+
+
+TURN_PORT = 3478
+# Outside the node's default RTC range (40000-49999) and coturn's default (49152-65535),
+# which overlaps it.
+TURN_RELAY_PORTS = (50000, 50999)
+
+
+async def _start_turn(env: dict[str, str]) -> asyncio.subprocess.Process | None:
+    """A local coturn when VASMS_TURN=local; its URLs go to the control API's env."""
+    if env.get("VASMS_TURN", "").lower() != "local":
+        return None
+    binary = shutil.which("turnserver")
+    if binary is None:
+        raise SystemExit("VASMS_TURN=local needs coturn (apt-get install coturn)")
+    ip = env.get("VASMS_RTC_LISTEN_IP", "127.0.0.1")
+    if not _port_free(ip, TURN_PORT):
+        raise SystemExit(f"port {ip}:{TURN_PORT} is in use: another TURN server?")
+    VAR.mkdir(exist_ok=True)
+    argv = [
+        binary, "-n", "--listening-ip", ip, "--relay-ip", ip, "--listening-port", str(TURN_PORT),
+        "--min-port", str(TURN_RELAY_PORTS[0]), "--max-port", str(TURN_RELAY_PORTS[1]),
+        "--use-auth-secret", "--static-auth-secret", env["VASMS_TURN_SECRET"],
+        "--realm", "vasms.local", "--fingerprint", "--no-cli", "--no-tls", "--no-dtls",
+        "--no-multicast-peers", "--no-software-attribute", "--simple-log",
+        "--log-file", "stdout", "--pidfile", str(VAR / "turnserver.pid"),
+        # Locally the media node is on loopback: the one case where loopback peers are fine.
+        *(["--allow-loopback-peers"] if ip.startswith("127.") else []),
+    ]  # fmt: skip
+    env["VASMS_TURN_URLS"] = (
+        f"turn:{ip}:{TURN_PORT}?transport=udp,turn:{ip}:{TURN_PORT}?transport=tcp"
+    )
+    return await _spawn("coturn", argv, env)
 
 
 async def _wait_ready(
@@ -125,6 +165,7 @@ async def main() -> int:
         VASMS_HTTP_HOST=host,
         VASMS_HTTP_PORT=str(port),
     )
+    turn = await _start_turn(env)
     node = await _spawn("media-node", [str(BIN / "vasms-media-node")], env)
     api = await _spawn("control-api", [str(BIN / "vasms-control-api"), "serve"], env)
     base = f"http://{host}:{port}"
@@ -141,20 +182,23 @@ async def main() -> int:
             f"  VAS-MS is running.   Demo page: {base}/\n"
             f"  Sign in as {env['VASMS_ADMIN_USERNAME']} / {env['VASMS_ADMIN_PASSWORD']}\n"
             f"  Demo stream: {stream_id} (test pattern)   API docs: {base}/docs\n"
-            "  Ctrl-C stops everything.\n",
+            + (f"  TURN: {env['VASMS_TURN_URLS']} (demo page: {base}/?relay=1)\n" if turn else "")
+            + "  Ctrl-C stops everything.\n",
             flush=True,
         )
         waiters = {
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(node.wait()),
             asyncio.ensure_future(api.wait()),
+            *([asyncio.ensure_future(turn.wait())] if turn else []),
         }
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for process in (api, node):
+        children = [p for p in (api, node, turn) if p is not None]
+        for process in children:
             if process.returncode is None:
                 process.send_signal(signal.SIGINT)
-        for process in (api, node):
+        for process in children:
             try:
                 await asyncio.wait_for(process.wait(), 15)
             except TimeoutError:

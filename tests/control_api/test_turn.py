@@ -15,6 +15,7 @@ import time
 import pytest
 from pydantic import ValidationError
 
+from control_api.config import secret_problems
 from control_api.services.turn import ice_servers, turn_credential
 from tests.control_api.flows import WsClient, live_stream
 from tests.control_api.support import ADMIN, Node, make_settings, serve
@@ -100,3 +101,17 @@ async def test_consume_and_v1_transport_carry_ice_servers(db_url: str, node: Nod
                 json={"client_id": "a-1", "rtp_capabilities": caps["rtp_capabilities"]},
             )
             assert r.status_code == 201 and r.json()["ice_servers"] == [], r.text
+
+
+def test_weak_turn_secret_is_refused_at_start_and_empty_means_unset() -> None:
+    weak = make_settings("sqlite+aiosqlite://", turn_urls=URLS, turn_secret="REPLACE-ME")
+    assert "VASMS_TURN_SECRET is a placeholder" in secret_problems(weak)
+    short = make_settings("sqlite+aiosqlite://", turn_urls=URLS, turn_secret="k3Yq9xZ")
+    assert any("VASMS_TURN_SECRET is shorter" in p for p in secret_problems(short))
+    strong = make_settings(
+        "sqlite+aiosqlite://", turn_urls=URLS, turn_secret="x7" * 3 + "Qm9tz-4Kp2"
+    )
+    assert not any("TURN" in p for p in secret_problems(strong))
+    assert make_settings("sqlite+aiosqlite://", turn_urls="", turn_secret="").turn_secret is None
+    with pytest.raises(ValidationError, match="VASMS_TURN_SECRET"):
+        make_settings("sqlite+aiosqlite://", turn_urls=URLS, turn_secret="")

@@ -83,6 +83,8 @@ async def coturn(
         "--min-port", str(relay_ports[0]), "--max-port", str(relay_ports[1]),
         "--use-auth-secret", "--static-auth-secret", secret, "--realm", "vasms.test",
         "--cert", str(cert), "--pkey", str(key), "--no-tlsv1", "--no-tlsv1_1",
+        # As in production (docs/operations.md): relay to the media node only.
+        "--denied-peer-ip", "0.0.0.0-255.255.255.255", "--allowed-peer-ip", ip,
         "--fingerprint", "--no-cli", "--no-multicast-peers", "--no-rfc5780",
         "--no-software-attribute", "--simple-log", "--log-file", "stdout",
         "--pidfile", str(tmp_path / "coturn.pid"), "--verbose",
