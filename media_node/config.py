@@ -67,6 +67,9 @@ class NodeSettings(BaseSettings):
     """How long ICE may stay disconnected before the transport is closed."""
     drain_deadline_s: float = 300.0
     ingest_no_packet_timeout_s: float = 5.0
+    transcode_max_height: int = Field(default=1080, ge=144, le=4320)
+    """Cameras the node transcodes arrive at their own size, scaled down (aspect kept)
+    to at most this height (VASMS_TRANSCODE_MAX_HEIGHT)."""
     load_refresh_s: float = 1.0
     fanout: Literal["fill", "spread", "off"] = "fill"
     """How viewers of one stream spread over the node's workers (media_node/fanout.py): fill

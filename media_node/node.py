@@ -51,6 +51,7 @@ class MediaNode:
             settings.ingest_no_packet_timeout_s,
             on_status=self._stream_status,
             announced_address=settings.rtc_announced_address,
+            transcode_max_height=settings.transcode_max_height,
         )
         self.viewers = ViewerManager(
             ViewerPolicy(
@@ -150,7 +151,14 @@ class MediaNode:
                         payload_type=endpoint.payload_type,
                         ssrc=endpoint.ssrc,
                         codec=CODEC_TO_PB.get(stream.spec.codec, pb.CODEC_UNSPECIFIED),
+                        srtp_crypto_suite=endpoint.srtp_crypto_suite,
+                        srtp_key_base64=endpoint.srtp_key_base64,
                     )
+                )
+            video = stream.ingest.video
+            if video is not None:
+                info.video.CopyFrom(
+                    pb.VideoInfo(codec=video.codec, width=video.width, height=video.height)
                 )
         return info
 

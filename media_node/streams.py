@@ -17,7 +17,7 @@ from typing import Literal
 from mediasoup_driver import Router, RouterOptions
 
 from media_node.errors import InvalidArgument, NotFound
-from media_node.ingest import Ingest, IngestSpec, router_media_codecs
+from media_node.ingest import Ingest, IngestSpec, check_rtsp_url, router_media_codecs
 from media_node.pool import WorkerPool, WorkerSlot
 from protos import media_node_pb2 as pb
 
@@ -32,6 +32,11 @@ STATUS_TO_PB = {
 }
 CODEC_NAMES = {pb.CODEC_UNSPECIFIED: None, pb.CODEC_VP8: "vp8", pb.CODEC_H264: "h264"}
 CODEC_TO_PB = {"vp8": pb.CODEC_VP8, "h264": pb.CODEC_H264}
+TRANSCODE_MODES = {
+    pb.TRANSCODE_MODE_AUTO: "auto",
+    pb.TRANSCODE_MODE_ALWAYS: "always",
+    pb.TRANSCODE_MODE_NEVER: "never",
+}
 
 
 @dataclass(eq=False)
@@ -56,7 +61,10 @@ class Stream:
 
 
 def spec_from_request(
-    source: pb.StreamSource, codec: int, no_packet_timeout_s: float
+    source: pb.StreamSource,
+    codec: int,
+    no_packet_timeout_s: float,
+    transcode_max_height: int = 1080,
 ) -> IngestSpec:
     """Validates the StartStream source (InvalidArgument names the field)."""
     codec_name = CODEC_NAMES.get(codec, "invalid")
@@ -80,14 +88,24 @@ def spec_from_request(
         )
     if kind == "rtsp":
         url = source.rtsp.url
-        if not url.startswith(("rtsp://", "rtsps://")):
-            raise InvalidArgument("source.rtsp.url", "must be an rtsp:// URL")
-        transcode = source.rtsp.transcode or codec_name == "vp8"
+        try:
+            check_rtsp_url(url)
+        except ValueError as error:
+            raise InvalidArgument("source.rtsp.url", str(error).removeprefix("url: ")) from None
+        mode = TRANSCODE_MODES.get(source.rtsp.transcode_mode)
+        if mode is None:
+            raise InvalidArgument("source.rtsp.transcode_mode", "unknown value")
+        if source.rtsp.transcode:
+            mode = "always"  # the legacy flag: re-encoded, to VP8 unless H.264 is asked
+        output = codec_name or ("vp8" if source.rtsp.transcode else "h264")
+        if mode == "never" and output != "h264":
+            raise InvalidArgument("codec", "passthrough (transcode never) carries H.264 only")
         return IngestSpec(
             kind="rtsp",
-            codec="vp8" if transcode else "h264",
+            codec=output,
             url=url,
-            transcode=transcode,
+            transcode=mode,  # type: ignore[arg-type]
+            max_height=transcode_max_height,
             no_packet_timeout_s=no_packet_timeout_s,
         )
     if kind == "rtp":
@@ -108,8 +126,10 @@ class StreamManager:
         no_packet_timeout_s: float,
         on_status: StatusListener,
         announced_address: str | None = None,
+        transcode_max_height: int = 1080,
     ) -> None:
         self._pool = pool
+        self._transcode_max_height = transcode_max_height
         self._listen_ip = listen_ip
         self._announced_address = announced_address
         self._no_packet_timeout_s = no_packet_timeout_s
@@ -126,7 +146,9 @@ class StreamManager:
     async def start(self, stream_id: str, source: pb.StreamSource, codec: int) -> Stream:
         if not stream_id:
             raise InvalidArgument("stream_id", "required")
-        spec = spec_from_request(source, codec, self._no_packet_timeout_s)
+        spec = spec_from_request(
+            source, codec, self._no_packet_timeout_s, self._transcode_max_height
+        )
         stream = self.streams.get(stream_id)
         if stream is not None and stream.status != "stopped":
             if stream.spec == spec:
@@ -159,8 +181,16 @@ class StreamManager:
             if stream.generation == generation and stream.status != "stopped":
                 self._set_status(stream, status, reason)  # type: ignore[arg-type]
 
+        def on_video(_video: object) -> None:
+            if stream.generation == generation and stream.status != "stopped":
+                self._on_status(stream)  # GET shows the video; same status
+
         stream.ingest = Ingest(
-            router, stream.spec, listen_ip=self._listen_ip, on_status=on_ingest_status
+            router,
+            stream.spec,
+            listen_ip=self._listen_ip,
+            on_status=on_ingest_status,
+            on_video=on_video,
         )
         try:
             await stream.ingest.start()

@@ -22,6 +22,12 @@ class StreamStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STREAM_STATUS_STOPPED: _ClassVar[StreamStatus]
     STREAM_STATUS_ERROR: _ClassVar[StreamStatus]
 
+class TranscodeMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSCODE_MODE_AUTO: _ClassVar[TranscodeMode]
+    TRANSCODE_MODE_ALWAYS: _ClassVar[TranscodeMode]
+    TRANSCODE_MODE_NEVER: _ClassVar[TranscodeMode]
+
 class ConsumerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CONSUMER_STATE_UNSPECIFIED: _ClassVar[ConsumerState]
@@ -49,6 +55,9 @@ STREAM_STATUS_STARTING: StreamStatus
 STREAM_STATUS_LIVE: StreamStatus
 STREAM_STATUS_STOPPED: StreamStatus
 STREAM_STATUS_ERROR: StreamStatus
+TRANSCODE_MODE_AUTO: TranscodeMode
+TRANSCODE_MODE_ALWAYS: TranscodeMode
+TRANSCODE_MODE_NEVER: TranscodeMode
 CONSUMER_STATE_UNSPECIFIED: ConsumerState
 CONSUMER_STATE_NEW: ConsumerState
 CONSUMER_STATE_CONNECTING: ConsumerState
@@ -77,12 +86,14 @@ class TestPatternSource(_message.Message):
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., keyframe_interval_s: _Optional[int] = ...) -> None: ...
 
 class RtspSource(_message.Message):
-    __slots__ = ("url", "transcode")
+    __slots__ = ("url", "transcode", "transcode_mode")
     URL_FIELD_NUMBER: _ClassVar[int]
     TRANSCODE_FIELD_NUMBER: _ClassVar[int]
+    TRANSCODE_MODE_FIELD_NUMBER: _ClassVar[int]
     url: str
     transcode: bool
-    def __init__(self, url: _Optional[str] = ..., transcode: _Optional[bool] = ...) -> None: ...
+    transcode_mode: TranscodeMode
+    def __init__(self, url: _Optional[str] = ..., transcode: _Optional[bool] = ..., transcode_mode: _Optional[_Union[TranscodeMode, str]] = ...) -> None: ...
 
 class RtpSource(_message.Message):
     __slots__ = ()
@@ -147,21 +158,35 @@ class IngestStats(_message.Message):
     def __init__(self, packets: _Optional[int] = ..., bytes: _Optional[int] = ..., bitrate_bps: _Optional[int] = ..., restarts: _Optional[int] = ..., last_packet_age_ms: _Optional[int] = ..., process_pid: _Optional[int] = ...) -> None: ...
 
 class RtpEndpoint(_message.Message):
-    __slots__ = ("ip", "port", "payload_type", "ssrc", "codec")
+    __slots__ = ("ip", "port", "payload_type", "ssrc", "codec", "srtp_crypto_suite", "srtp_key_base64")
     IP_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_TYPE_FIELD_NUMBER: _ClassVar[int]
     SSRC_FIELD_NUMBER: _ClassVar[int]
     CODEC_FIELD_NUMBER: _ClassVar[int]
+    SRTP_CRYPTO_SUITE_FIELD_NUMBER: _ClassVar[int]
+    SRTP_KEY_BASE64_FIELD_NUMBER: _ClassVar[int]
     ip: str
     port: int
     payload_type: int
     ssrc: int
     codec: Codec
-    def __init__(self, ip: _Optional[str] = ..., port: _Optional[int] = ..., payload_type: _Optional[int] = ..., ssrc: _Optional[int] = ..., codec: _Optional[_Union[Codec, str]] = ...) -> None: ...
+    srtp_crypto_suite: str
+    srtp_key_base64: str
+    def __init__(self, ip: _Optional[str] = ..., port: _Optional[int] = ..., payload_type: _Optional[int] = ..., ssrc: _Optional[int] = ..., codec: _Optional[_Union[Codec, str]] = ..., srtp_crypto_suite: _Optional[str] = ..., srtp_key_base64: _Optional[str] = ...) -> None: ...
+
+class VideoInfo(_message.Message):
+    __slots__ = ("codec", "width", "height")
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    codec: str
+    width: int
+    height: int
+    def __init__(self, codec: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
 class StreamInfo(_message.Message):
-    __slots__ = ("stream_id", "status", "status_reason", "producer_id", "codec", "source", "ingest", "rtp_endpoint", "consumer_count", "worker_pid", "node_id")
+    __slots__ = ("stream_id", "status", "status_reason", "producer_id", "codec", "source", "ingest", "rtp_endpoint", "consumer_count", "worker_pid", "node_id", "video")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +198,7 @@ class StreamInfo(_message.Message):
     CONSUMER_COUNT_FIELD_NUMBER: _ClassVar[int]
     WORKER_PID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     status: StreamStatus
     status_reason: str
@@ -184,7 +210,8 @@ class StreamInfo(_message.Message):
     consumer_count: int
     worker_pid: int
     node_id: str
-    def __init__(self, stream_id: _Optional[str] = ..., status: _Optional[_Union[StreamStatus, str]] = ..., status_reason: _Optional[str] = ..., producer_id: _Optional[str] = ..., codec: _Optional[_Union[Codec, str]] = ..., source: _Optional[_Union[StreamSource, _Mapping]] = ..., ingest: _Optional[_Union[IngestStats, _Mapping]] = ..., rtp_endpoint: _Optional[_Union[RtpEndpoint, _Mapping]] = ..., consumer_count: _Optional[int] = ..., worker_pid: _Optional[int] = ..., node_id: _Optional[str] = ...) -> None: ...
+    video: VideoInfo
+    def __init__(self, stream_id: _Optional[str] = ..., status: _Optional[_Union[StreamStatus, str]] = ..., status_reason: _Optional[str] = ..., producer_id: _Optional[str] = ..., codec: _Optional[_Union[Codec, str]] = ..., source: _Optional[_Union[StreamSource, _Mapping]] = ..., ingest: _Optional[_Union[IngestStats, _Mapping]] = ..., rtp_endpoint: _Optional[_Union[RtpEndpoint, _Mapping]] = ..., consumer_count: _Optional[int] = ..., worker_pid: _Optional[int] = ..., node_id: _Optional[str] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ...) -> None: ...
 
 class GetRouterCapabilitiesRequest(_message.Message):
     __slots__ = ("stream_id",)

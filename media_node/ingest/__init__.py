@@ -33,6 +33,9 @@ from .spec import (
     IngestStats,
     RtpEndpoint,
     Status,
+    TranscodeMode,
+    VideoInfo,
+    check_rtsp_url,
     producer_rtp_parameters,
     router_media_codecs,
 )
@@ -49,6 +52,9 @@ __all__ = [
     "RtpEndpoint",
     "Status",
     "StatusCallback",
+    "TranscodeMode",
+    "VideoInfo",
+    "check_rtsp_url",
     "producer_rtp_parameters",
     "router_media_codecs",
 ]

@@ -23,6 +23,10 @@ from mediasoup_driver.rtp_parameters import (
 IngestKind = Literal["test_pattern", "rtsp", "rtp"]
 Codec = Literal["vp8", "h264"]
 RtspTransport = Literal["tcp", "udp"]
+TranscodeMode = Literal["auto", "always", "never"]
+"""``auto``: pass H.264 (baseline, main, high) through, transcode anything else;
+``always``: decode and re-encode whatever the camera sends; ``never``: pass through
+or fail with a reason saying why."""
 Status = Literal["starting", "live", "error", "stopped"]
 """``starting``: created, no RTP yet. ``live``: RTP is arriving. ``error``: the process
 failed/exited or RTP stopped (``reason`` says which); a supervised process is being
@@ -84,18 +88,38 @@ def producer_rtp_parameters(codec: Codec, ssrc: int) -> RtpParameters:
     return {"codecs": [params], "encodings": [{"ssrc": ssrc}]}
 
 
+URL_MAX_LENGTH = 2000
+
+
+def check_rtsp_url(url: str | None) -> str:
+    """An ``rtsp://`` or ``rtsps://`` URL without whitespace or control characters
+    (RFC 3986 has none; a camera password with ``!``, ``=``, ``(``, quotes is fine).
+    Raises ValueError naming the problem. The URL only ever becomes one property
+    value of ``rtspsrc``; this check keeps nonsense out of logs and status lines."""
+    if not url or not url.startswith(("rtsp://", "rtsps://")):
+        raise ValueError(f"url: an rtsp ingest needs an rtsp:// URL, got {url!r}")
+    if len(url) > URL_MAX_LENGTH:
+        raise ValueError(f"url: longer than {URL_MAX_LENGTH} characters")
+    bad = [c for c in url if c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F]
+    if bad:
+        raise ValueError(f"url: must not contain whitespace or control characters ({bad[0]!r})")
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class IngestSpec:
     """One live source to ingest.
 
     - ``test_pattern``: the node encodes a moving pattern with a wall clock
       (``codec``, ``width`` x ``height`` @ ``fps``, ``bitrate_kbps``).
-    - ``rtsp``: pulled from ``url`` with GStreamer's rtspsrc. By default its H.264 is
-      passed through untouched (``codec`` must be ``h264``): no decoder, no encoder,
-      so key frames come only as often as the camera sends them unless it honours
-      key-frame requests. ``transcode=True`` decodes it (any codec rtspsrc can
-      depayload) and re-encodes to ``codec`` at ``width`` x ``height``; the node's
-      encoder then answers key-frame requests.
+    - ``rtsp``: pulled from ``url`` with GStreamer's rtspsrc. ``transcode`` (see
+      ``TranscodeMode``): by default H.264 of a profile every viewer decodes is
+      passed through untouched (no decoder, no encoder: key frames come only as
+      often as the camera sends them unless it honours key-frame requests), and
+      anything else (H.265, MJPEG, MPEG-4 Part 2, exotic H.264 profiles) is
+      decoded and re-encoded to ``codec`` at the camera's own size and frame rate,
+      scaled down to at most ``max_height``; the node's encoder then answers
+      key-frame requests.
     - ``rtp``: an external sender pushes RTP to the endpoint the ingest exposes
       (``Ingest.rtp_endpoint``), with that payload type and SSRC, in ``codec``.
 
@@ -108,7 +132,9 @@ class IngestSpec:
     kind: IngestKind
     codec: Codec = "h264"
     url: str | None = None
-    transcode: bool = False
+    transcode: TranscodeMode = "auto"
+    max_height: int = 1080
+    """Transcoded pictures taller than this are scaled down (aspect kept)."""
     width: int = 640
     height: int = 360
     fps: int = 30
@@ -127,20 +153,21 @@ class IngestSpec:
         if self.codec not in PAYLOAD_TYPES:
             raise ValueError(f"codec: {self.codec!r} is neither 'vp8' nor 'h264'")
         if self.kind == "rtsp":
-            if not self.url or not self.url.startswith(("rtsp://", "rtsps://")):
-                raise ValueError(f"url: an rtsp ingest needs an rtsp:// URL, got {self.url!r}")
-            if not self.transcode and self.codec != "h264":
+            check_rtsp_url(self.url)
+            if self.transcode not in ("auto", "always", "never"):
+                raise ValueError(f"transcode: {self.transcode!r} is not auto, always or never")
+            if self.transcode == "never" and self.codec != "h264":
                 raise ValueError(
                     "codec: RTSP passthrough carries the camera's H.264 as is; "
-                    "use codec='h264', or transcode=True to re-encode to VP8"
+                    "use codec='h264', or transcode='always' to re-encode to VP8"
                 )
             if self.rtsp_transport not in ("tcp", "udp"):
                 raise ValueError(f"rtsp_transport: {self.rtsp_transport!r}")
         elif self.url is not None:
             raise ValueError(f"url: only rtsp ingests take a URL ({self.kind} given one)")
-        if self.transcode and self.kind != "rtsp":
+        if self.transcode != "auto" and self.kind != "rtsp":
             raise ValueError("transcode: only an rtsp ingest can be transcoded")
-        for name in ("width", "height", "fps", "bitrate_kbps"):
+        for name in ("width", "height", "fps", "bitrate_kbps", "max_height"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name}: must be a positive integer, got {value!r}")
@@ -153,8 +180,9 @@ class IngestSpec:
 
     @property
     def encodes(self) -> bool:
-        """Whether the node runs an encoder for this stream (and so answers PLI itself)."""
-        return self.kind == "test_pattern" or (self.kind == "rtsp" and self.transcode)
+        """Whether the node surely runs an encoder for this stream (and so answers PLI
+        itself); ``auto`` decides when it sees what the camera sends."""
+        return self.kind == "test_pattern" or (self.kind == "rtsp" and self.transcode == "always")
 
     @property
     def supervised(self) -> bool:
@@ -171,8 +199,9 @@ class RtpEndpoint:
     """Where and how an external sender (kind ``rtp``) must send.
 
     One UDP socket for RTP and RTCP (rtcp-mux). The transport learns the sender's
-    address from its first packet (comedia), so the sender must send RTCP, if any,
-    from the same socket as its RTP, or not to this port at all.
+    address from its first authenticated packet (comedia), so the sender must send
+    RTCP, if any, from the same socket as its RTP, or not to this port at all. Every
+    packet must be SRTP with ``srtp_key_base64``: a secret, for operators only.
     """
 
     ip: str
@@ -183,6 +212,17 @@ class RtpEndpoint:
     clock_rate: int
     parameters: dict[str, int | str]
     """Codec parameters (the H.264 fmtp line) the sender's stream must match."""
+    srtp_crypto_suite: str = ""
+    srtp_key_base64: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """The video viewers receive: codec and picture size (0 x 0 when not known)."""
+
+    codec: str
+    width: int
+    height: int
 
 
 @dataclass(frozen=True, slots=True)

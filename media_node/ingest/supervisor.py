@@ -1,7 +1,8 @@
 """``Ingest``: one live stream fed into a router, supervised.
 
 Per stream: a PlainTransport and a Producer in the router, and (kinds
-``test_pattern`` and ``rtsp``) a gst-launch-1.0 process sending RTP into it.
+``test_pattern`` and ``rtsp``) an ingest child process (``runner.py``, a GStreamer
+pipeline built in code) sending RTP into it.
 
 **Why the transport outlives the process.** Viewers consume the producer; were it
 recreated on every process restart, each viewer would have to re-consume. So a
@@ -24,23 +25,29 @@ at once, which cuts the starting → live latency below one poll period. One
 stats request per stream per poll is negligible next to the channel's capacity.
 
 **Failures.** A process that exits (or is killed) turns the stream to ``error``
-with a reason read from gst-launch's stderr and is restarted after a backoff
+with a reason from the runner's error event and is restarted after a backoff
 (0.5 s doubling to 10 s, reset once a run has been live for 10 s). A process
 that runs but sends nothing for ``no_packet_timeout_s`` is killed and
 restarted the same way. The status stays ``error`` while retrying and turns
 ``live`` when RTP flows again.
 
 **Kind ``rtp``.** No process: a comedia PlainTransport with rtcp-mux waits for an
-external sender (``rtp_endpoint``). The worker latches onto the first sender's
-address and ignores any other for good, so a sender that restarts from a new
-source port would be shut out forever. When the stream is silent while datagrams
-still reach the transport, the transport is therefore re-armed once per silence:
+external sender (``rtp_endpoint``), which must send SRTP with the stream's own key
+(``SRTP_CRYPTO_SUITE``, a random key per ingest, shown to operators only). The
+worker authenticates every packet before it learns the sender's address from it,
+so whoever lacks the key can neither feed the stream nor latch the transport onto
+their own address; a packet with another SSRC is dropped by the producer. The
+worker latches onto the first keyed sender's address and ignores any other for
+good, so a sender that restarts from a new source port would be shut out forever.
+When the stream is silent while datagrams still reach the transport, the transport
+is therefore re-armed once per silence:
 recreated on the same port (new producer, announced via ``on_producer``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import logging
@@ -64,7 +71,7 @@ from mediasoup_driver import (
 )
 from mediasoup_driver.rtp_parameters import RtpParameters
 
-from .pipelines import RtpTarget, gst_pipeline
+from .pipelines import RtpTarget, run_config, runner_argv
 from .process import Backoff, IngestProcess
 from .spec import (
     PAYLOAD_TYPES,
@@ -72,6 +79,7 @@ from .spec import (
     IngestStats,
     RtpEndpoint,
     Status,
+    VideoInfo,
     producer_rtp_parameters,
 )
 
@@ -79,6 +87,11 @@ _log = logging.getLogger(__name__)
 
 StatusCallback = Callable[[Status, str], object]
 ProducerCallback = Callable[[Producer], object]
+VideoCallback = Callable[[VideoInfo], object]
+
+SRTP_CRYPTO_SUITE = "AES_CM_128_HMAC_SHA1_80"
+"""What an RTP-push sender must encrypt with (ffmpeg's ``-srtp_out_suite``, GStreamer's
+srtpenc, libsrtp): the suite every SRTP stack implements."""
 
 LOOPBACK_IP = "127.0.0.1"
 """Where a supervised ingest's process and its transport talk: nothing outside the host
@@ -97,7 +110,8 @@ class Ingest:
     ``on_status(status, reason)`` is called on every change of either (including the
     initial ``starting``); ``on_producer(producer)`` with the first producer during
     ``start()`` and with each replacement (its id changes; consumers of the old one
-    were closed by the worker). Both are plain callables run on the event loop: they
+    were closed by the worker); ``on_video(video)`` when the codec or size viewers
+    receive becomes known or changes. All are plain callables run on the event loop: they
     must not block; exceptions are logged and ignored.
     """
 
@@ -111,6 +125,7 @@ class Ingest:
         *,
         announced_address: str | None = None,
         name: str | None = None,
+        on_video: VideoCallback | None = None,
         backoff: Backoff | None = None,
         poll_interval_s: float = 0.5,
     ) -> None:
@@ -125,13 +140,18 @@ class Ingest:
         self.ssrc = 1 + secrets.randbelow(0x7FFFFFFE)
         """Fixed for the ingest's life: every process run and replacement producer uses it.
         Below 2**31 because some senders (ffmpeg's ``-ssrc``) take a signed 32-bit int."""
+        self.srtp_key = base64.b64encode(secrets.token_bytes(30)).decode()
+        """Kind ``rtp``: the sender's SRTP master key and salt (30 bytes, base64)."""
         self._seq0 = secrets.randbelow(0x10000)
         self._ts0 = secrets.randbelow(0x100000000)
         self._clock0 = time.monotonic()
         self.status_changed: Event[tuple[Status, str]] = Event("ingest.status")
         """Emits (status, reason) on each change; ``wait_for_status`` builds on it."""
+        self.elements_changed: Event[list[str]] = Event("ingest.elements")
+        """Emits the pipeline's element factories each time the ingest process reports them."""
         self._on_status = on_status
         self._on_producer = on_producer
+        self._on_video = on_video
         self._backoff = backoff or Backoff()
         self._poll_interval = poll_interval_s
         self._status: Status = "starting"
@@ -144,7 +164,10 @@ class Ingest:
         self._ports: tuple[int, int] | None = None
         self._endpoint_task: asyncio.Task[None] | None = None
         self._process: IngestProcess | None = None
-        self._argv: list[str] | None = None
+        self._config: dict[str, Any] | None = None
+        self._elements: list[str] = []
+        self._video: VideoInfo | None = VideoInfo(spec.codec, 0, 0) if spec.kind == "rtp" else None
+        self._camera: dict[str, Any] | None = None
         self._kill_reason: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._poll_now = asyncio.Event()
@@ -203,6 +226,8 @@ class Ingest:
             mime_type=codec["mimeType"],
             clock_rate=codec["clockRate"],
             parameters=dict(codec.get("parameters", {})),
+            srtp_crypto_suite=SRTP_CRYPTO_SUITE,
+            srtp_key_base64=self.srtp_key,
         )
 
     @property
@@ -211,9 +236,28 @@ class Ingest:
         return self._process.pid if self._process is not None else None
 
     @property
-    def command(self) -> list[str] | None:
-        """argv of the current (or last) ingest process."""
-        return list(self._argv) if self._argv is not None else None
+    def run_config(self) -> dict[str, Any] | None:
+        """The configuration handed to the current (or last) ingest process."""
+        return copy.deepcopy(self._config)
+
+    @property
+    def elements(self) -> list[str]:
+        """Factory names of the top-level elements of the current (or last) run's
+        pipeline, as its process last reported them (the part chosen by what the camera
+        sends is added once the camera's stream is known)."""
+        return list(self._elements)
+
+    @property
+    def video(self) -> VideoInfo | None:
+        """Codec and size viewers receive (as the ingest process last reported; for
+        kind ``rtp`` the codec only, size 0x0: the node never decodes the sender's)."""
+        return self._video
+
+    @property
+    def camera(self) -> dict[str, Any] | None:
+        """Kind ``rtsp``: what the camera sends (``codec``, ``h264_profile``) and what the
+        ingest does with it (``action``: passthrough or transcode), once known."""
+        return copy.deepcopy(self._camera)
 
     def stats(self) -> IngestStats:
         """Counters as of the last poll; cheap (no worker request)."""
@@ -315,6 +359,8 @@ class Ingest:
                 ),
                 rtcp_mux=True,
                 comedia=True,
+                enable_srtp=True,
+                srtp_crypto_suite=SRTP_CRYPTO_SUITE,
             )
         transport = await self.router.create_plain_transport(options)
         self._transport = transport  # from now on stop() closes it, whatever happens next
@@ -324,6 +370,10 @@ class Ingest:
                 self._ports = _free_udp_port_pair(self.listen_ip)
                 await transport.connect(
                     ip=self.listen_ip, port=self._ports[0], rtcp_port=self._ports[1]
+                )
+            else:
+                await transport.connect(
+                    srtp_parameters={"cryptoSuite": SRTP_CRYPTO_SUITE, "keyBase64": self.srtp_key}
                 )
             producer = await transport.produce(
                 ProducerOptions(
@@ -435,10 +485,11 @@ class Ingest:
         # may make the stream live, and this run continues the sequence.
         with contextlib.suppress(MediasoupError):
             await self._poll()
-        argv = self._argv = gst_pipeline(self.spec, self._rtp_target())
+        argv = runner_argv()
+        config = self._config = run_config(self.spec, self._rtp_target())
         self._silent_since = time.monotonic()
         try:
-            process = await IngestProcess.spawn(argv, self.name)
+            process = await IngestProcess.spawn(argv, config, self.name, self._on_event)
         except OSError as error:
             return f"cannot run {argv[0]}: {error}", False
         self._process = process
@@ -469,6 +520,27 @@ class Ingest:
             timestamp_offset=(self._ts0 + round(elapsed * 90000)) % 0x100000000,
             picture_id_offset=round(elapsed * self.spec.fps) % 0x8000,
         )
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "elements":
+            self._elements = [str(e) for e in event.get("elements", [])]
+            self.elements_changed.emit(list(self._elements))
+        elif kind == "camera":
+            self._camera = {k: v for k, v in event.items() if k != "event"}
+        elif kind == "video":
+            video = VideoInfo(
+                codec=str(event.get("codec", self.spec.codec)),
+                width=int(event.get("width", 0)),
+                height=int(event.get("height", 0)),
+            )
+            if video != self._video:
+                self._video = video
+                if self._on_video is not None:
+                    try:
+                        self._on_video(video)
+                    except Exception:
+                        _log.exception("%s: on_video callback failed", self.name)
 
     async def _kill_process(self, reason: str) -> None:
         process = self._process

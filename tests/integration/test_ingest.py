@@ -8,6 +8,7 @@ aiortc peers through pymediasoup. Nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -15,12 +16,12 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from mediasoup_driver import Producer, Router, RouterOptions, Worker
 
 from media_node.ingest import Backoff, Ingest, IngestSpec, router_media_codecs
-from media_node.ingest.pipelines import element_names
 from tests.support import ingest as media
 from tests.support.driver_flow import Watch, watch
 from tests.support.rtsp_server import RtspServer
@@ -86,10 +87,10 @@ async def first_frame_after_dtls(watching: Watch) -> float:
     return frames[0].received_at - watching.dtls_connected_at[0]
 
 
-async def element_classes(argv: list[str]) -> dict[str, str]:
+async def element_classes(factories: list[str]) -> dict[str, str]:
     """Each pipeline element's GStreamer class ("Codec/Encoder/Video", …), from gst-inspect."""
     classes = {}
-    for name in set(element_names(argv)):
+    for name in set(factories):
         process = await asyncio.create_subprocess_exec(
             "gst-inspect-1.0",
             name,
@@ -121,12 +122,18 @@ def udp_port_free(port: int) -> bool:
     return True
 
 
-def pipeline_ports(argv: list[str]) -> tuple[int, int]:
-    """(P1, P2) of a pipeline: udpsink's bind-port, udpsrc's port."""
-    bind_port = next(int(a.split("=")[1]) for a in argv if a.startswith("bind-port="))
-    udpsrc = argv.index("udpsrc")
-    rtcp_port = next(int(a.split("=")[1]) for a in argv[udpsrc:] if a.startswith("port="))
-    return bind_port, rtcp_port
+def pipeline_ports(config: dict[str, Any] | None) -> tuple[int, int]:
+    """(P1, P2) of a run: udpsink's bind port, udpsrc's port."""
+    assert config is not None
+    return config["rtp"]["rtp_source_port"], config["rtp"]["rtcp_port"]
+
+
+async def wait_elements(ingest: Ingest, *wanted: str, within: float = 10.0) -> list[str]:
+    """The running pipeline's elements once all of ``wanted`` are among them."""
+    async with asyncio.timeout(within):
+        while not set(wanted) <= set(ingest.elements):
+            await ingest.elements_changed.wait()
+    return ingest.elements
 
 
 # -- spec ------------------------------------------------------------------------------------
@@ -136,12 +143,17 @@ def test_spec_rejects_what_cannot_work() -> None:
     with pytest.raises(ValueError, match="rtsp:// URL"):
         IngestSpec(kind="rtsp")
     with pytest.raises(ValueError, match="passthrough"):
-        IngestSpec(kind="rtsp", url="rtsp://cam/x", codec="vp8")
+        IngestSpec(kind="rtsp", url="rtsp://cam/x", codec="vp8", transcode="never")
     with pytest.raises(ValueError, match="only an rtsp"):
-        IngestSpec(kind="test_pattern", transcode=True)
+        IngestSpec(kind="test_pattern", transcode="always")
     with pytest.raises(ValueError, match="width"):
         IngestSpec(kind="test_pattern", width=0)
-    assert IngestSpec(kind="rtsp", url="rtsp://cam/x", transcode=True, codec="vp8").encodes
+    for separator in ("\t", "\n", "\r", " ", "\x00", "\x7f"):
+        with pytest.raises(ValueError, match="whitespace or control"):
+            IngestSpec(kind="rtsp", url=f"rtsp://cam/x{separator}!filesink")
+    # Characters a camera password may hold are a URL's business, not the ingest's.
+    assert IngestSpec(kind="rtsp", url="rtsp://u:p!=(\"'@cam/x").url
+    assert IngestSpec(kind="rtsp", url="rtsp://cam/x", transcode="always", codec="vp8").encodes
     assert not IngestSpec(kind="rtsp", url="rtsp://cam/x").encodes
 
 
@@ -158,11 +170,16 @@ async def test_test_pattern_goes_live_and_a_late_viewer_gets_a_frame_at_once(
         assert ingest.status in ("starting", "live")
         assert ingest.producer is not None and recorder.producers == [ingest.producer]
         await wait_status(ingest, "live")
-        argv = ingest.command
-        assert argv is not None
-        assert "mtu=1200" in argv
-        assert ("vp8enc" if codec == "vp8" else "x264enc") in argv
-        assert "clockoverlay" in argv
+        config = ingest.run_config
+        assert config is not None and config["rtp"]["mtu"] == 1200
+        elements = await wait_elements(ingest, "clockoverlay")
+        assert ("vp8enc" if codec == "vp8" else "x264enc") in elements
+        assert ingest.video is not None
+        assert (ingest.video.codec, ingest.video.width, ingest.video.height) == (
+            codec,
+            WIDTH,
+            HEIGHT,
+        )
 
         # The scenario: join mid-GOP (10 s key-frame interval), long after the first key frame.
         await asyncio.sleep(2.0)
@@ -257,8 +274,8 @@ async def test_taken_ports_make_a_new_transport_and_producer(ingest_router: Rout
     spec = IngestSpec(kind="test_pattern", codec="h264")
     async with running(ingest_router, spec) as (ingest, recorder):
         await wait_status(ingest, "live")
-        assert ingest.command is not None and ingest.pid is not None
-        p1, _ = pipeline_ports(ingest.command)
+        assert ingest.pid is not None
+        p1, _ = pipeline_ports(ingest.run_config)
         first = ingest.producer
         os.kill(ingest.pid, signal.SIGKILL)
         await wait_status(ingest, "error", within=5)
@@ -272,7 +289,7 @@ async def test_taken_ports_make_a_new_transport_and_producer(ingest_router: Rout
             await wait_status(ingest, "live")
         assert ingest.producer is recorder.producers[1] and ingest.producer is not first
         assert first is not None and first.closed
-        assert ingest.command is not None and pipeline_ports(ingest.command)[0] != p1
+        assert pipeline_ports(ingest.run_config)[0] != p1
         assert ingest.stats().restarts >= 2
         assert len((await ingest_router.dump()).transport_ids) == 1
 
@@ -284,8 +301,8 @@ async def test_stop_frees_every_resource(ingest_router: Router) -> None:
         await wait_status(ingest, "live")
         assert ingest.listen_ip == "127.0.0.1"
         pid = ingest.pid
-        argv = ingest.command
-        assert pid is not None and argv is not None
+        config = ingest.run_config
+        assert pid is not None and config is not None
         transport = ingest.transport
         assert transport is not None
         worker_port = transport.tuple.local_port
@@ -296,7 +313,7 @@ async def test_stop_frees_every_resource(ingest_router: Router) -> None:
     assert (await ingest_router.dump()).transport_ids == []
     assert transport.closed
     assert process_gone(pid)
-    p1, p2 = pipeline_ports(argv)
+    p1, p2 = pipeline_ports(config)
     assert udp_port_free(p1) and udp_port_free(p2) and udp_port_free(worker_port)
     await ingest.stop()  # idempotent
 
@@ -321,10 +338,15 @@ async def test_rtsp_passthrough_survives_the_camera_going_away(
     backoff = Backoff(initial=0.25, cap=1.0)
     async with running(ingest_router, spec, backoff=backoff) as (ingest, _recorder):
         await wait_status(ingest, "live")
-        argv = ingest.command
-        assert argv is not None and "rtph264pay" in argv and "mtu=1200" in argv
-        classes = await element_classes(argv)
+        elements = await wait_elements(ingest, "rtph264depay", "h264parse", "rtph264pay")
+        classes = await element_classes(elements)
         assert not [n for n, k in classes.items() if "Encoder" in k or "Decoder" in k], classes
+        assert "decodebin" not in elements
+        assert ingest.camera == {
+            "codec": "h264",
+            "h264_profile": "baseline",
+            "action": "passthrough",
+        }
 
         producer = ingest.producer
         assert producer is not None
@@ -359,10 +381,10 @@ async def test_rtsp_transcoded_to_vp8_answers_key_frame_requests(ingest_router: 
     # key frame at once.
     server = await RtspServer.start(gop=300)
     try:
-        spec = IngestSpec(kind="rtsp", url=server.url, transcode=True, codec="vp8")
+        spec = IngestSpec(kind="rtsp", url=server.url, transcode="always", codec="vp8")
         async with running(ingest_router, spec) as (ingest, _recorder):
             await wait_status(ingest, "live")
-            assert ingest.command is not None and "vp8enc" in ingest.command
+            await wait_elements(ingest, "decodebin", "vp8enc")
             # The scenario: join mid-GOP.
             await asyncio.sleep(2.0)
             assert ingest.producer is not None
@@ -388,8 +410,10 @@ async def test_rtp_push_from_an_external_sender(ingest_router: Router, codec: st
         endpoint = ingest.rtp_endpoint
         assert endpoint is not None and ingest.pid is None
         assert endpoint.ip == "127.0.0.1" and endpoint.ssrc == ingest.ssrc
+        assert endpoint.srtp_crypto_suite == "AES_CM_128_HMAC_SHA1_80"
+        assert endpoint.srtp_key_base64 == ingest.srtp_key
         sender = await media.start_ffmpeg(
-            codec, endpoint.port, endpoint.ssrc, endpoint.payload_type
+            codec, endpoint.port, endpoint.ssrc, endpoint.payload_type, srtp_key=ingest.srtp_key
         )
         try:
             await wait_status(ingest, "live")
@@ -409,7 +433,7 @@ async def test_rtp_push_from_an_external_sender(ingest_router: Router, codec: st
         # It comes back from another source port: the transport is re-armed on the same port
         # with a new producer (the old one latched onto the old address for good).
         sender = await media.start_ffmpeg(
-            codec, endpoint.port, endpoint.ssrc, endpoint.payload_type
+            codec, endpoint.port, endpoint.ssrc, endpoint.payload_type, srtp_key=ingest.srtp_key
         )
         try:
             await wait_status(ingest, "live", within=15)
@@ -429,3 +453,60 @@ async def test_rtp_push_without_a_sender_turns_to_error(ingest_router: Router) -
         assert ingest.status == "starting"
         await wait_status(ingest, "error", within=5)
         assert "no RTP received" in ingest.reason and str(ingest.ssrc) in ingest.reason
+
+
+async def test_rtp_push_is_pinned_to_the_keyed_sender(ingest_router: Router) -> None:
+    """An intruder who knows the endpoint, payload type and SSRC but not the SRTP key can
+    neither feed viewers nor latch the transport onto their address: before, during and
+    after the real sender, viewers get only the real sender's picture."""
+    spec = IngestSpec(kind="rtp", codec="vp8", no_packet_timeout_s=2)
+    async with running(ingest_router, spec) as (ingest, _recorder):
+        endpoint = ingest.rtp_endpoint
+        assert endpoint is not None and ingest.producer is not None
+        producer = ingest.producer
+        viewer = await watch(ingest_router, producer)
+        intruder_size = (320, 240)
+        intruder = await media.start_ffmpeg(
+            "vp8", endpoint.port, endpoint.ssrc, endpoint.payload_type, size=intruder_size
+        )
+        intruder_keyed_wrong = await media.start_ffmpeg(
+            "vp8",
+            endpoint.port,
+            endpoint.ssrc,
+            endpoint.payload_type,
+            srtp_key=base64.b64encode(os.urandom(30)).decode(),
+            size=intruder_size,
+        )
+        try:
+            # The intruders' datagrams reach the transport...
+            async with asyncio.timeout(15):
+                while True:
+                    stats = await ingest.transport.get_stats()  # type: ignore[union-attr]
+                    if int(stats["base"]["bytesReceived"]) > 50_000:
+                        break
+                    await asyncio.sleep(0.2)  # polling the worker's counters: no event
+            # ...but none of them is taken as RTP: the stream is not live, nothing decoded.
+            assert ingest.status != "live"
+            assert sum(int(s.get("packetCount", 0)) for s in await producer.get_stats()) == 0
+            sent = await viewer.consumer.get_stats()
+            assert (
+                sum(int(s.get("packetCount", 0)) for s in sent if s.get("type") == "outbound-rtp")
+                == 0
+            )
+
+            sender = await media.start_ffmpeg(
+                "vp8", endpoint.port, endpoint.ssrc, endpoint.payload_type, srtp_key=ingest.srtp_key
+            )
+            try:
+                await wait_status(ingest, "live", within=15)
+                # From the very first decoded frame on (aiortc queues every decoded frame):
+                # only the keyed sender's 640x360, never the intruders' 320x240.
+                frames = await viewer.viewer.frames(30, within=15)
+                assert {(f.width, f.height) for f in frames} == {(media.WIDTH, media.HEIGHT)}
+                assert ingest.producer is producer  # no re-arm: the intruders never latched
+            finally:
+                await media.stop(sender)
+        finally:
+            await media.stop(intruder)
+            await media.stop(intruder_keyed_wrong)
+        await viewer.viewer.close()

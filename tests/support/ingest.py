@@ -62,9 +62,16 @@ def free_udp_port() -> int:
 
 
 async def start_ffmpeg(
-    codec: str, port: int, ssrc: int, payload_type: int, gop: int = 60
+    codec: str,
+    port: int,
+    ssrc: int,
+    payload_type: int,
+    gop: int = 60,
+    srtp_key: str | None = None,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
 ) -> asyncio.subprocess.Process:
-    """ffmpeg test pattern -> RTP to a comedia PlainTransport at ``port``.
+    """ffmpeg test pattern -> RTP (SRTP with ``srtp_key``, AES_CM_128_HMAC_SHA1_80) to a
+    comedia PlainTransport at ``port``.
 
     ffmpeg sends its RTCP from a second local socket; were it sent to the
     transport, comedia could latch onto that address and then drop the RTP.
@@ -94,7 +101,7 @@ async def start_ffmpeg(
         "-f",
         "lavfi",
         "-i",
-        f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS}",
+        f"testsrc2=size={size[0]}x{size[1]}:rate={FPS}",
         *encoder,
         "-g",
         str(gop),
@@ -107,8 +114,13 @@ async def start_ffmpeg(
         str(payload_type),
         "-f",
         "rtp",
-        f"rtp://127.0.0.1:{port}?pkt_size=1200&rtcpport={free_udp_port()}",
     ]
+    query = f"pkt_size=1200&rtcpport={free_udp_port()}"
+    if srtp_key is not None:
+        args += ["-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params", srtp_key]
+        args.append(f"srtp://127.0.0.1:{port}?{query}")
+    else:
+        args.append(f"rtp://127.0.0.1:{port}?{query}")
     return await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )

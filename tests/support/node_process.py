@@ -63,7 +63,7 @@ class NodeProcess:
 async def start_node(workers: int = 2, **env: str) -> NodeProcess:
     """Starts the daemon on a free port; returns once it prints that it is listening."""
     token = secrets.token_hex(16)
-    node_id = f"test-node-{secrets.token_hex(3)}"
+    node_id = env.pop("VASMS_NODE_ID", f"test-node-{secrets.token_hex(3)}")
     environment = dict(
         os.environ,
         VASMS_NODE_GRPC_LISTEN=f"127.0.0.1:{free_tcp_port()}",

@@ -1,0 +1,450 @@
+"""The ingest child process: builds one GStreamer pipeline in code and runs it.
+
+Run by the *system* Python (``/usr/bin/python3``, which has python3-gi; the
+project's virtualenv has no ``gi``) as ``python3 runner.py``. It imports nothing
+from the project: the node hands it everything on its stdin.
+
+**Nothing can be injected.** No pipeline description is ever parsed: every element
+is made with ``Gst.ElementFactory.make`` from a factory name written in this file,
+every value is set with ``set_property`` (the camera URL is one string property of
+``rtspsrc``, whatever characters it holds), and elements are linked by code. Caps
+are formatted here from integers only. The element graph therefore depends on the
+source kind, the transcode mode and what the camera sends, never on a value.
+
+**Nothing can be orphaned.** The process asks the kernel to SIGKILL it when its
+parent dies (``PR_SET_PDEATHSIG``), and also watches its stdin, a pipe whose
+other end only the node holds: EOF means the node is gone, and the process exits
+at once. Either alone ends it within milliseconds of a SIGKILLed node.
+
+Protocol. stdin: one JSON line (the configuration, see ``media_node.ingest.pipelines``),
+then nothing until EOF. stdout: one JSON object per line, ``{"event": ...}``:
+``elements`` (the pipeline's element factories: ``stage`` ``built`` once the part
+known in advance is built, ``video`` once the part chosen by the camera is), ``camera``
+(what an RTSP camera sends and what is done with it), ``video`` (codec and size
+the viewers receive), ``error`` (``element``, ``message``, ``debug``, and a human
+``reason`` when the runner knows better than GStreamer), ``eos``. Logs go to stderr.
+
+With ``GST_DEBUG_DUMP_DOT_DIR`` set, the pipeline is written there as
+``vasms-ingest-<pid>-built.dot`` and, once video is negotiated,
+``vasms-ingest-<pid>-video.dot`` (GStreamer's own graph dump: what really runs).
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import itertools
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+
+CAMERA_CODECS = {"H264": "h264", "H265": "h265", "JPEG": "mjpeg", "MP4V-ES": "mpeg4"}
+HUMAN_CODECS = {
+    "h264": "H.264",
+    "h265": "H.265",
+    "mjpeg": "MJPEG",
+    "mpeg4": "MPEG-4 Part 2",
+    "vp8": "VP8",
+}
+H264_FORWARDABLE_PROFILES = {66: "baseline", 77: "main", 100: "high"}
+"""profile_idc values whose bitstream every viewer decodes as it is (checked with
+aiortc and Chromium); others (High 10, 4:2:2, 4:4:4, extended) are transcoded."""
+
+
+def emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL when the parent dies; exit now if it already did (the race before prctl)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        print(f"prctl failed: errno {ctypes.get_errno()}", file=sys.stderr)
+    if parent_pid and os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def h264_profile_idc(structure: Any) -> int | None:
+    """profile_idc of an RTP H.264 stream, from its SDP (profile-level-id, else the SPS)."""
+    level_id = structure.get_string("profile-level-id")
+    if level_id and len(level_id) >= 2:
+        try:
+            return int(level_id[:2], 16)
+        except ValueError:
+            pass
+    sprops = structure.get_string("sprop-parameter-sets")
+    if sprops:
+        try:
+            sps = base64.b64decode(sprops.split(",")[0] + "==")
+        except ValueError:
+            return None
+        if len(sps) > 1 and sps[0] & 0x1F == 7:
+            return sps[1]
+    return None
+
+
+def scaled_size(width: int, height: int, max_height: int) -> tuple[int, int]:
+    """The camera's size, scaled down (aspect kept) to at most ``max_height``; even."""
+    if height > max_height:
+        width, height = round(width * max_height / height), max_height
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+def bitrate_for(width: int, height: int, base_kbps: int) -> int:
+    """``base_kbps`` is meant for 640x360; bigger pictures get more, sub-linearly."""
+    return max(300, round(base_kbps * ((width * height) / (640 * 360)) ** 0.75))
+
+
+class Runner:
+    """One pipeline: the source part, our encoder or passthrough, and the RTP output."""
+
+    def __init__(self, config: dict[str, Any], gst: Any, glib: Any) -> None:
+        self.Gst = gst
+        self.GLib = glib
+        self.config = config
+        self.source: dict[str, Any] = config["source"]
+        self.output: dict[str, Any] = config["output"]
+        self.rtp: dict[str, Any] = config["rtp"]
+        self.pipeline = gst.Pipeline.new("ingest")
+        self.loop = glib.MainLoop()
+        self.exit_code = 0
+        self.video_linked = False
+        self.payloader: Any = None
+
+    # -- building blocks --------------------------------------------------------------
+
+    def make(self, factory: str, **properties: Any) -> Any:
+        """An element of ``factory`` (a name from this file), added to the pipeline.
+        Property names use underscores for dashes; values are set as they are."""
+        element = self.Gst.ElementFactory.make(factory, None)
+        if element is None:
+            raise RuntimeError(f"GStreamer element {factory!r} is not installed")
+        for name, value in properties.items():
+            element.set_property(name.rstrip("_").replace("_", "-"), value)
+        self.pipeline.add(element)
+        return element
+
+    def set_enum(self, element: Any, name: str, nick: str) -> None:
+        """Enum and flags properties by their nick (constants of this file only)."""
+        self.Gst.util_set_object_arg(element, name, nick)
+
+    def caps(self, text: str) -> Any:
+        return self.Gst.Caps.from_string(text)
+
+    def link(self, *elements: Any) -> None:
+        for upstream, downstream in itertools.pairwise(elements):
+            if not upstream.link(downstream):
+                raise RuntimeError(
+                    f"cannot link {upstream.get_factory().get_name()} to "
+                    f"{downstream.get_factory().get_name()}"
+                )
+
+    def factories(self) -> list[str]:
+        names = []
+        iterator = self.pipeline.iterate_elements()
+        while True:
+            result, element = iterator.next()
+            if result != self.Gst.IteratorResult.OK:
+                break
+            names.append(element.get_factory().get_name())
+        return sorted(names)
+
+    def dump(self, stage: str) -> None:
+        """Reports the pipeline's elements (``elements`` event) and writes GStreamer's
+        graph of it when GST_DEBUG_DUMP_DOT_DIR is set."""
+        emit("elements", stage=stage, elements=self.factories())
+        self.Gst.debug_bin_to_dot_file(
+            self.pipeline, self.Gst.DebugGraphDetails.ALL, f"vasms-ingest-{os.getpid()}-{stage}"
+        )
+
+    # -- the RTP output ---------------------------------------------------------------
+
+    def build_output(self) -> None:
+        """Payloader -> rtpbin -> udpsink (from P1), udpsrc (P2) -> rtpbin's RTCP input.
+        The worker's PLI arrives on P2 and rtpbin sends a force-key-unit event upstream
+        to whatever encoder there is."""
+        rtp = self.rtp
+        rtpbin = self.make("rtpbin")
+        self.set_enum(rtpbin, "rtp-profile", "avpf")
+        codec = self.output["codec"]
+        common = {
+            "mtu": int(rtp["mtu"]),
+            "ssrc": int(rtp["ssrc"]),
+            "pt": int(rtp["payload_type"]),
+            "seqnum_offset": int(rtp["seqnum_offset"]),
+            "timestamp_offset": int(rtp["timestamp_offset"]),
+        }
+        if codec == "vp8":
+            pay = self.make("rtpvp8pay", picture_id_offset=int(rtp["picture_id_offset"]), **common)
+            self.set_enum(pay, "picture-id-mode", "15-bit")
+        else:
+            # config-interval -1: SPS/PPS before every IDR, so any key frame decodes alone.
+            pay = self.make("rtph264pay", config_interval=-1, **common)
+            self.set_enum(pay, "aggregate-mode", "zero-latency")
+        self.payloader = pay
+        sink = self.make(
+            "udpsink",
+            host=str(rtp["transport_ip"]),
+            port=int(rtp["transport_port"]),
+            bind_address=str(rtp["local_ip"]),
+            bind_port=int(rtp["rtp_source_port"]),
+            sync=False,
+            async_=False,
+        )
+        rtcp = self.make(
+            "udpsrc",
+            address=str(rtp["local_ip"]),
+            port=int(rtp["rtcp_port"]),
+            caps=self.caps("application/x-rtcp"),
+        )
+        if not pay.link_pads("src", rtpbin, "send_rtp_sink_0"):
+            raise RuntimeError("cannot link the payloader to rtpbin")
+        if not rtpbin.link_pads("send_rtp_src_0", sink, "sink"):
+            raise RuntimeError("cannot link rtpbin to udpsink")
+        if not rtcp.link_pads("src", rtpbin, "recv_rtcp_sink_0"):
+            raise RuntimeError("cannot link udpsrc to rtpbin")
+
+    def encoder(self, width: int, height: int, fps: int) -> Any:
+        """Our encoder (answers key-frame requests), linked to the payloader; returns its
+        input. Realtime settings as measured: vp8enc deadline=1 cpu-used=8, x264enc
+        zerolatency ultrafast constrained-baseline."""
+        out = self.output
+        keyframe_frames = max(1, round(float(out["keyframe_interval_s"]) * fps))
+        kbps = bitrate_for(width, height, int(out["bitrate_kbps"]))
+        if out["codec"] == "vp8":
+            enc = self.make(
+                "vp8enc",
+                deadline=1,
+                cpu_used=8,
+                keyframe_max_dist=keyframe_frames,
+                target_bitrate=kbps * 1000,
+            )
+            self.link(enc, self.payloader)
+            return enc
+        enc = self.make("x264enc", key_int_max=keyframe_frames, bitrate=kbps)
+        self.set_enum(enc, "tune", "zerolatency")
+        self.set_enum(enc, "speed-preset", "ultrafast")
+        profile = self.make(
+            "capsfilter", caps=self.caps("video/x-h264,profile=constrained-baseline")
+        )
+        self.link(enc, profile, self.payloader)
+        return enc
+
+    # -- sources ----------------------------------------------------------------------
+
+    def build_test_pattern(self) -> None:
+        """A moving ball with the wall clock burnt in (latency readable off a screen)."""
+        src = self.source
+        width, height, fps = int(src["width"]), int(src["height"]), int(src["fps"])
+        test = self.make("videotestsrc", is_live=True)
+        self.set_enum(test, "pattern", "ball")
+        raw = self.make(
+            "capsfilter",
+            caps=self.caps(f"video/x-raw,width={width},height={height},framerate={fps}/1"),
+        )
+        clock = self.make(
+            "clockoverlay",
+            shaded_background=True,
+            font_desc=f"Sans {max(8, height // 15)}",
+            time_format="%H:%M:%S",
+        )
+        self.set_enum(clock, "halignment", "right")
+        self.set_enum(clock, "valignment", "bottom")
+        self.link(test, raw, clock, self.encoder(width, height, fps))
+        emit("video", codec=self.output["codec"], width=width, height=height, fps=fps)
+        self.video_linked = True
+
+    def build_rtsp(self) -> None:
+        src = self.source
+        rtsp = self.make("rtspsrc", location=str(src["url"]), latency=int(src["latency_ms"]))
+        self.set_enum(rtsp, "protocols", "tcp" if src["protocols"] == "tcp" else "udp")
+        rtsp.connect("pad-added", self.on_rtsp_pad)
+
+    def on_rtsp_pad(self, _rtsp: Any, pad: Any) -> None:
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        structure = caps.get_structure(0)
+        if structure.get_string("media") != "video" or self.video_linked:
+            return  # audio (not ingested yet) or a second video stream
+        self.video_linked = True
+        encoding = (structure.get_string("encoding-name") or "").upper()
+        camera = CAMERA_CODECS.get(encoding, encoding.lower() or "unknown")
+        mode = self.source["transcode"]
+        profile = h264_profile_idc(structure) if camera == "h264" else None
+        forwardable = camera == "h264" and (profile is None or profile in H264_FORWARDABLE_PROFILES)
+        passthrough = forwardable and mode != "always" and self.output["codec"] == "h264"
+        detail = f"GStreamer: camera stream caps {structure.to_string()}"
+        emit(
+            "camera",
+            codec=camera,
+            h264_profile=H264_FORWARDABLE_PROFILES.get(profile or 0, profile),
+            action="passthrough" if passthrough else "transcode",
+        )
+        try:
+            if passthrough:
+                self.link_passthrough(pad)
+            elif mode == "never":
+                what = HUMAN_CODECS.get(camera, camera)
+                if camera == "h264":
+                    what = f"H.264 profile {profile} (not baseline, main or high)"
+                self.fail(
+                    f"camera sends {what}; viewers receive H.264 or VP8 — "
+                    f"set transcode to auto ({detail})"
+                )
+            else:
+                self.link_decoder(pad)
+        except RuntimeError as error:
+            self.fail(f"cannot play the camera's {HUMAN_CODECS.get(camera, camera)}: {error}")
+
+    def link_passthrough(self, pad: Any) -> None:
+        """Depayload and repayload only (our SSRC, payload type and MTU); h264parse hands
+        the payloader whole access units. No decoder, no encoder."""
+        depay = self.make("rtph264depay")
+        parse = self.make("h264parse")
+        self.link(depay, parse, self.payloader)
+        for element in (depay, parse):
+            element.sync_state_with_parent()
+        parse.get_static_pad("src").connect("notify::caps", self.on_passthrough_caps)
+        if pad.link(depay.get_static_pad("sink")) != self.Gst.PadLinkReturn.OK:
+            raise RuntimeError("cannot link the camera's stream to rtph264depay")
+
+    def on_passthrough_caps(self, pad: Any, _spec: Any) -> None:
+        caps = pad.get_current_caps()
+        if caps is None:
+            return
+        s = caps.get_structure(0)
+        ok_w, width = s.get_int("width")
+        ok_h, height = s.get_int("height")
+        if ok_w and ok_h:
+            ok_f, num, den = s.get_fraction("framerate")
+            fps = round(num / den) if ok_f and den else 0
+            emit("video", codec="h264", width=width, height=height, fps=fps)
+            self.dump("video")
+
+    def link_decoder(self, pad: Any) -> None:
+        """decodebin picks the depayloader and decoder for whatever the camera sends;
+        the encoder branch is built once the decoded size and rate are known."""
+        decode = self.make("decodebin")
+        decode.connect("pad-added", self.on_decoded_pad)
+        decode.sync_state_with_parent()
+        if pad.link(decode.get_static_pad("sink")) != self.Gst.PadLinkReturn.OK:
+            raise RuntimeError("cannot link the camera's stream to a decoder")
+
+    def on_decoded_pad(self, _decode: Any, pad: Any) -> None:
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        s = caps.get_structure(0)
+        if not s.get_name().startswith("video/"):
+            return
+        ok_w, cam_w = s.get_int("width")
+        ok_h, cam_h = s.get_int("height")
+        ok_f, num, den = s.get_fraction("framerate")
+        fps = round(num / den) if ok_f and den and num else 25
+        if not (ok_w and ok_h):
+            self.fail(f"the decoder reported no picture size (GStreamer: {s.to_string()})")
+            return
+        width, height = scaled_size(cam_w, cam_h, int(self.source["max_height"]))
+        try:
+            convert = self.make("videoconvert")
+            scale = self.make("videoscale", add_borders=True)
+            size = self.make(
+                "capsfilter",
+                caps=self.caps(
+                    f"video/x-raw,format=I420,width={width},height={height},pixel-aspect-ratio=1/1"
+                ),
+            )
+            enc = self.encoder(width, height, fps)
+            self.link(convert, scale, size, enc)
+            for element in (convert, scale, size, enc, *self.downstream_of(enc)):
+                element.sync_state_with_parent()
+            if pad.link(convert.get_static_pad("sink")) != self.Gst.PadLinkReturn.OK:
+                raise RuntimeError("cannot link the decoder to videoconvert")
+        except RuntimeError as error:
+            self.fail(f"cannot build the transcoder: {error}")
+            return
+        emit("video", codec=self.output["codec"], width=width, height=height, fps=fps)
+        self.dump("video")
+
+    def downstream_of(self, element: Any) -> list[Any]:
+        """Elements between ``element`` and the payloader (the encoder's caps filter)."""
+        found = []
+        pad = element.get_static_pad("src")
+        while pad is not None and pad.get_peer() is not None:
+            peer = pad.get_peer().get_parent_element()
+            if peer is self.payloader:
+                break
+            found.append(peer)
+            pad = peer.get_static_pad("src")
+        return found
+
+    # -- running ----------------------------------------------------------------------
+
+    def fail(self, reason: str, element: str = "", message: str = "", debug: str = "") -> None:
+        emit("error", reason=reason, element=element, message=message, debug=debug)
+        self.exit_code = 1
+        self.loop.quit()
+
+    def on_message(self, _bus: Any, message: Any) -> None:
+        kind = message.type
+        if kind == self.Gst.MessageType.ERROR:
+            error, debug = message.parse_error()
+            source = message.src.get_name() if message.src is not None else ""
+            self.fail("", element=source, message=error.message, debug=debug or "")
+        elif kind == self.Gst.MessageType.EOS:
+            emit("eos")
+            self.loop.quit()
+
+    def on_stdin(self, _fd: int, _condition: Any) -> bool:
+        """The node's end of our stdin closed (or wrote, which it never does): gone."""
+        os._exit(0)
+
+    def run(self) -> int:
+        try:
+            self.build_output()
+            if self.source["kind"] == "test_pattern":
+                self.build_test_pattern()
+            else:
+                self.build_rtsp()
+        except RuntimeError as error:
+            emit("error", reason=f"cannot build the pipeline: {error}", element="", message="")
+            return 1
+        self.dump("built")
+        bus = self.pipeline.get_bus()
+        bus.add_signal_watch()
+        bus.connect("message", self.on_message)
+        self.GLib.io_add_watch(
+            0, self.GLib.PRIORITY_HIGH, self.GLib.IO_IN | self.GLib.IO_HUP, self.on_stdin
+        )
+        if self.pipeline.set_state(self.Gst.State.PLAYING) == self.Gst.StateChangeReturn.FAILURE:
+            # The element that failed posted why (e.g. a taken port) before the main loop
+            # could deliver it.
+            message = bus.pop_filtered(self.Gst.MessageType.ERROR)
+            if message is not None:
+                self.on_message(bus, message)
+            else:
+                self.fail("", element="pipeline", message="cannot start the pipeline")
+        else:
+            self.loop.run()
+        self.pipeline.set_state(self.Gst.State.NULL)
+        return self.exit_code
+
+
+def main() -> int:
+    die_with_parent(int(os.environ.get("VASMS_INGEST_PARENT_PID", "0")))
+    line = sys.stdin.readline()
+    if not line:
+        return 0
+    config = json.loads(line)
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    from gi.repository import GLib, Gst
+
+    Gst.init(None)
+    return Runner(config, Gst, GLib).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
