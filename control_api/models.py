@@ -100,6 +100,8 @@ class Stream(SQLModel, table=True):
     node_id: str | None = Field(default=None, index=True, max_length=128)
     producer_id: str | None = Field(default=None, max_length=64)
     rtp_endpoint: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    video: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """What the node says viewers receive: {codec, width, height}."""
     created_by: str | None = Field(default=None, max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())

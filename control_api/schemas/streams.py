@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from control_api.models import StreamStatus
 
@@ -13,15 +13,19 @@ from control_api.models import StreamStatus
 class RtspSourceIn(BaseModel):
     type: Literal["rtsp"]
     url: str = Field(pattern=r"^rtsps?://\S+$", max_length=2000)
-    transcode: bool = Field(
-        default=False,
-        description="Re-encode to VP8 (answers key-frame requests) instead of "
-        "passing H.264 through.",
+    transcode: Literal["auto"] | StrictBool = Field(
+        default="auto",
+        description='"auto": H.264 (baseline, main, high) passed through, anything else '
+        "(H.265, MJPEG, MPEG-4) re-encoded to H.264 at the camera's size and frame rate "
+        "(capped by the node's VASMS_TRANSCODE_MAX_HEIGHT); true: always re-encoded "
+        "(answers key-frame requests); false: passed through, a camera that is not "
+        "H.264 turns the stream to error saying so.",
     )
 
 
 class RtpSourceIn(BaseModel):
-    """An external sender pushes RTP to the stream's `rtp_endpoint` once started."""
+    """An external sender pushes SRTP to the stream's `rtp_endpoint` once started, with
+    the key it shows (operators only)."""
 
     type: Literal["rtp"]
 
@@ -64,12 +68,14 @@ STREAM_EXAMPLE: dict[str, Any] = {
     "name": "lobby",
     "status": "live",
     "status_reason": "",
-    "source": {"type": "rtsp", "url": "rtsp://10.0.0.5/stream1", "transcode": False},
+    "source": {"type": "rtsp", "url": "rtsp://10.0.0.5/stream1", "transcode": "auto"},
     "codec": "h264",
     "node_id": "node-a",
     "producer_id": "9a1d…",
     "consumer_count": 2,
     "rtp_endpoint": None,
+    "video": {"codec": "h264", "width": 1280, "height": 720},
+    "audio": None,
     "created_at": "2026-11-25T13:00:00Z",
     "updated_at": "2026-11-25T13:00:02Z",
 }
@@ -88,7 +94,17 @@ class StreamOut(BaseModel):
     producer_id: str | None = None
     consumer_count: int
     rtp_endpoint: dict[str, Any] | None = Field(
-        default=None, description="Where to push RTP (rtp sources, once started)."
+        default=None,
+        description="Where and with which SRTP key to push RTP (rtp sources, once started; "
+        "shown to operators only).",
+    )
+    video: dict[str, Any] | None = Field(
+        default=None,
+        description="What viewers receive: {codec, width, height} (sizes null when the "
+        "node does not know them, e.g. RTP push).",
+    )
+    audio: dict[str, Any] | None = Field(
+        default=None, description="{codec} of the stream's audio; null without audio."
     )
     created_at: datetime
     updated_at: datetime

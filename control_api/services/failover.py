@@ -92,6 +92,7 @@ async def _move(ctx: AppContext, stream_id: str, dead: str) -> bool:
                 status_at_ms=0,  # the new node's clock starts a new event history
                 producer_id=None,
                 rtp_endpoint=None,
+                video=None,
                 updated_at=utcnow(),
             )
         )

@@ -38,6 +38,11 @@ from protos import media_node_pb2 as pb
 log = logging.getLogger(__name__)
 _URL_PASSWORD = re.compile(r"^([a-z]+://[^:/@]+):[^@/]*@", re.IGNORECASE)
 RUNNING = (StreamStatus.starting.value, StreamStatus.live.value)
+TRANSCODE_MODES: dict[Any, int] = {
+    "auto": pb.TRANSCODE_MODE_AUTO,
+    True: pb.TRANSCODE_MODE_ALWAYS,
+    False: pb.TRANSCODE_MODE_NEVER,
+}
 
 
 def redact(url: str) -> str:
@@ -50,7 +55,9 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def to_out(stream: Stream, consumer_count: int) -> StreamOut:
+def to_out(stream: Stream, consumer_count: int, show_rtp_endpoint: bool = False) -> StreamOut:
+    """The API view of a row. The RTP-push endpoint carries the sender's SRTP key:
+    only operators see it (`show_rtp_endpoint`)."""
     source = dict(stream.source)
     if "url" in source:
         source["url"] = redact(str(source["url"]))
@@ -64,7 +71,8 @@ def to_out(stream: Stream, consumer_count: int) -> StreamOut:
         node_id=stream.node_id,
         producer_id=stream.producer_id,
         consumer_count=consumer_count,
-        rtp_endpoint=stream.rtp_endpoint,
+        rtp_endpoint=stream.rtp_endpoint if show_rtp_endpoint else None,
+        video=stream.video,
         created_at=_utc(stream.created_at),
         updated_at=_utc(stream.updated_at),
     )
@@ -87,15 +95,15 @@ async def consumer_counts(session: AsyncSession, stream_ids: list[str]) -> dict[
     return dict(rows.all())
 
 
-async def out(session: AsyncSession, stream: Stream) -> StreamOut:
+async def out(session: AsyncSession, stream: Stream, show_rtp_endpoint: bool = False) -> StreamOut:
     counts = await consumer_counts(session, [stream.id])
-    return to_out(stream, counts.get(stream.id, 0))
+    return to_out(stream, counts.get(stream.id, 0), show_rtp_endpoint)
 
 
-async def list_out(session: AsyncSession) -> list[StreamOut]:
+async def list_out(session: AsyncSession, show_rtp_endpoint: bool = False) -> list[StreamOut]:
     streams = list((await session.exec(select(Stream).order_by(col(Stream.created_at)))).all())
     counts = await consumer_counts(session, [s.id for s in streams])
-    return [to_out(s, counts.get(s.id, 0)) for s in streams]
+    return [to_out(s, counts.get(s.id, 0), show_rtp_endpoint) for s in streams]
 
 
 async def get_or_404(session: AsyncSession, stream_id: str) -> Stream:
@@ -121,9 +129,8 @@ async def create(session: AsyncSession, user: Principal, body: StreamCreate) -> 
 def source_to_pb(source: dict[str, Any]) -> pb.StreamSource:
     kind = source.get("type")
     if kind == "rtsp":
-        return pb.StreamSource(
-            rtsp=pb.RtspSource(url=source["url"], transcode=bool(source.get("transcode")))
-        )
+        mode = TRANSCODE_MODES.get(source.get("transcode", "auto"), pb.TRANSCODE_MODE_AUTO)
+        return pb.StreamSource(rtsp=pb.RtspSource(url=source["url"], transcode_mode=mode))
     if kind == "rtp":
         return pb.StreamSource(rtp=pb.RtpSource())
     return pb.StreamSource(
@@ -146,7 +153,16 @@ def _rtp_endpoint(info: pb.StreamInfo) -> dict[str, Any] | None:
         "payload_type": ep.payload_type,
         "ssrc": ep.ssrc,
         "codec": CODEC_NAMES.get(ep.codec),
+        "srtp_crypto_suite": ep.srtp_crypto_suite or None,
+        "srtp_key_base64": ep.srtp_key_base64 or None,
     }
+
+
+def _video(info: pb.StreamInfo) -> dict[str, Any] | None:
+    if not info.HasField("video") or not info.video.codec:
+        return None
+    v = info.video
+    return {"codec": v.codec, "width": v.width or None, "height": v.height or None}
 
 
 def _info_values(info: pb.StreamInfo) -> dict[str, Any]:
@@ -155,6 +171,7 @@ def _info_values(info: pb.StreamInfo) -> dict[str, Any]:
         "status_reason": info.status_reason[:500],
         "producer_id": info.producer_id or None,
         "rtp_endpoint": _rtp_endpoint(info),
+        "video": _video(info),
         "updated_at": utcnow(),
     }
 

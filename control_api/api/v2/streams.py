@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from control_api.api.deps import CtxDep, CurrentUser, OperatorUser, SessionDep
 from control_api.errors import responses
+from control_api.models import Role
 from control_api.schemas.streams import StreamCreate, StreamOut
 from control_api.services import streams as ops
 
@@ -26,14 +27,15 @@ NO_NODE_503 = ("No media node can take the stream", "no_node_available", "no med
 async def create(body: StreamCreate, user: OperatorUser, session: SessionDep) -> StreamOut:
     """Creates the stream in `created` state; `start` places it on a node."""
     stream = await ops.create(session, user, body)
-    return ops.to_out(stream, 0)
+    return ops.to_out(stream, 0, show_rtp_endpoint=True)
 
 
 @router.get(
     "/streams", response_model=list[StreamOut], summary="List streams", responses=responses(401)
 )
-async def list_streams(_user: CurrentUser, session: SessionDep) -> list[StreamOut]:
-    return await ops.list_out(session)
+async def list_streams(user: CurrentUser, session: SessionDep) -> list[StreamOut]:
+    """`rtp_endpoint` (with its SRTP key) is shown to operators only."""
+    return await ops.list_out(session, show_rtp_endpoint=user.has(Role.operator))
 
 
 @router.get(
@@ -42,9 +44,11 @@ async def list_streams(_user: CurrentUser, session: SessionDep) -> list[StreamOu
     summary="Read a stream",
     responses=responses(401, 404),
 )
-async def get(stream_id: str, _user: CurrentUser, session: SessionDep) -> StreamOut:
-    """Status mirrors the node through its event stream; no node call here."""
-    return await ops.out(session, await ops.get_or_404(session, stream_id))
+async def get(stream_id: str, user: CurrentUser, session: SessionDep) -> StreamOut:
+    """Status mirrors the node through its event stream; no node call here.
+    `rtp_endpoint` (with its SRTP key) is shown to operators only."""
+    stream = await ops.get_or_404(session, stream_id)
+    return await ops.out(session, stream, show_rtp_endpoint=user.has(Role.operator))
 
 
 @router.post(
@@ -56,7 +60,7 @@ async def get(stream_id: str, _user: CurrentUser, session: SessionDep) -> Stream
 async def start(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: SessionDep) -> StreamOut:
     """Places the stream on the least loaded node; a live stream answers as is."""
     stream = await ops.get_or_404(session, stream_id)
-    return await ops.out(session, await ops.start(ctx, session, stream))
+    return await ops.out(session, await ops.start(ctx, session, stream), show_rtp_endpoint=True)
 
 
 @router.post(
@@ -70,7 +74,7 @@ async def start(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: Sessi
 async def stop(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: SessionDep) -> StreamOut:
     """Stops ingest and closes every consumer of the stream; a stopped stream answers as is."""
     stream = await ops.get_or_404(session, stream_id)
-    return await ops.out(session, await ops.stop(ctx, session, stream))
+    return await ops.out(session, await ops.stop(ctx, session, stream), show_rtp_endpoint=True)
 
 
 @router.delete(

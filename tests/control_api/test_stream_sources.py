@@ -1,0 +1,81 @@
+"""Stream sources through REST V2 on a real node: the RTP-push endpoint and its SRTP key
+are for operators only, `transcode` takes "auto" / true / false, `video` mirrors what
+the node reports."""
+
+from __future__ import annotations
+
+from protos import media_node_pb2 as pb
+from tests.control_api.flows import live_stream, wait_status, watch_v2
+from tests.control_api.support import ADMIN, ApiServer, Node, wait_until
+from tests.support import ingest as media
+
+
+async def test_rtp_push_endpoint_is_for_operators_only(api: ApiServer, node: Node) -> None:
+    operator = await api.user("olga", "operator")
+    viewer = await api.user("vic", "viewer")
+    async with api.client(operator) as c:
+        created = await c.post(
+            "/api/v2/streams", json={"name": "push", "source": {"type": "rtp"}, "codec": "vp8"}
+        )
+        assert created.status_code == 201, created.text
+        stream_id = created.json()["id"]
+        assert (await c.post(f"/api/v2/streams/{stream_id}/start")).status_code == 200
+
+        async def endpoint() -> dict | None:
+            return (await c.get(f"/api/v2/streams/{stream_id}")).json()["rtp_endpoint"]
+
+        ep = await wait_until(endpoint)
+    assert ep["srtp_crypto_suite"] == "AES_CM_128_HMAC_SHA1_80"
+    assert len(ep["srtp_key_base64"]) == 40  # 30 bytes
+    async with api.client(viewer) as c:
+        assert (await c.get(f"/api/v2/streams/{stream_id}")).json()["rtp_endpoint"] is None
+        listed = (await c.get("/api/v2/streams")).json()
+        assert [s["rtp_endpoint"] for s in listed if s["id"] == stream_id] == [None]
+
+    sender = await media.start_ffmpeg(
+        "vp8", ep["port"], ep["ssrc"], ep["payload_type"], srtp_key=ep["srtp_key_base64"]
+    )
+    try:
+        live = await wait_status(api, viewer, stream_id, "live")
+        assert live["rtp_endpoint"] is None
+        assert live["video"] == {"codec": "vp8", "width": None, "height": None}
+        async with api.client(viewer) as c:
+            watch = await watch_v2(c, stream_id, "vic")
+            try:
+                frames = await watch.viewer.frames(5)
+                assert {(f.width, f.height) for f in frames} == {(media.WIDTH, media.HEIGHT)}
+            finally:
+                await watch.viewer.close()
+    finally:
+        await media.stop(sender)
+
+
+async def test_transcode_modes_and_video(api: ApiServer, node: Node) -> None:
+    admin = await api.token(*ADMIN)
+    async with api.client(admin) as c:
+        for mode in ("auto", True, False):
+            r = await c.post(
+                "/api/v2/streams",
+                json={
+                    "name": "cam",
+                    "source": {"type": "rtsp", "url": "rtsp://cam/x", "transcode": mode},
+                },
+            )
+            assert r.status_code == 201 and r.json()["source"]["transcode"] == mode, r.text
+        r = await c.post(
+            "/api/v2/streams",
+            json={"name": "cam", "source": {"type": "rtsp", "url": "rtsp://cam/x"}},
+        )
+        assert r.json()["source"]["transcode"] == "auto" and r.json()["video"] is None
+        r = await c.post(
+            "/api/v2/streams",
+            json={"name": "c", "source": {"type": "rtsp", "url": "rtsp://c/x", "transcode": "no"}},
+        )
+        assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+
+    stream = await live_stream(
+        api, admin, {"name": "p", "source": {"type": "test_pattern", "width": 320, "height": 240}}
+    )
+    assert stream["video"] == {"codec": "vp8", "width": 320, "height": 240}
+    info = await node.call("GetStream", pb.GetStreamRequest(stream_id=stream["id"]))
+    assert (info.video.width, info.video.height) == (320, 240)
