@@ -3,8 +3,9 @@
 Sources: a test pattern the node encodes, an RTSP camera (H.264 passed through,
 anything else transcoded to H.264), or SRTP pushed by an external sender. Whatever
 the node encodes itself answers key-frame requests, so a new viewer gets a picture
-in ~0.1 s whatever the key-frame interval. See ``supervisor`` for the design (transport and producer kept
-across process restarts, packet-flow detection, backoff), ``runner`` for the
+in ~0.1 s whatever the key-frame interval. See ``supervisor`` for the design
+(transport and producer kept across process restarts, packet-flow detection,
+backoff), ``runner`` for the
 GStreamer pipeline (built in code in a child process) and ``pipelines`` for its
 wiring.
 
