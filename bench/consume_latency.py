@@ -58,7 +58,7 @@ from mediasoup_driver import (  # noqa: E402
 
 from bench.http1 import Http1  # noqa: E402
 from bench.paths import WORKER_BIN, node_lib  # noqa: E402
-from media_node.ingest.pipelines import RtpTarget, gst_pipeline  # noqa: E402
+from media_node.ingest.pipelines import RtpTarget, run_config, runner_argv  # noqa: E402
 from media_node.ingest.spec import (  # noqa: E402
     IngestSpec,
     producer_rtp_parameters,
@@ -394,9 +394,11 @@ async def start_nodejs(procs: Processes, tmp: Path) -> NodeJs:
         ssrc=SSRC,
     )
     # The media node's own test-pattern pipeline, so the worker forwards the same media.
-    await procs.spawn(
-        "nodejs-ingest", gst_pipeline(IngestSpec(kind="test_pattern", codec="vp8"), target), env
-    )
+    ingest = await procs.spawn("nodejs-ingest", runner_argv(), env, stdin=asyncio.subprocess.PIPE)
+    assert ingest.stdin is not None  # kept open: the runner exits at its EOF
+    config = run_config(IngestSpec(kind="test_pattern", codec="vp8"), target)
+    ingest.stdin.write(json.dumps(config).encode() + b"\n")
+    await ingest.stdin.drain()
     now = int(time.time())
     token = jwt.encode(
         {"sub": "bench-user", "typ": "access", "iat": now, "exp": now + 3600},

@@ -499,11 +499,13 @@ async def test_rtp_push_is_pinned_to_the_keyed_sender(ingest_router: Router) -> 
             )
             try:
                 await wait_status(ingest, "live", within=15)
-                # From the very first decoded frame on (aiortc queues every decoded frame):
-                # only the keyed sender's 640x360, never the intruders' 320x240.
-                frames = await viewer.viewer.frames(30, within=15)
+                # While the intruders keep sending: only the keyed sender's 640x360,
+                # never the intruders' 320x240.
+                late = await watch(ingest_router, producer)
+                frames = await late.viewer.frames(30, within=15)
                 assert {(f.width, f.height) for f in frames} == {(media.WIDTH, media.HEIGHT)}
-                assert ingest.producer is producer  # no re-arm: the intruders never latched
+                assert ingest.producer is producer
+                await late.viewer.close()  # no re-arm: the intruders never latched
             finally:
                 await media.stop(sender)
         finally:
