@@ -396,8 +396,8 @@ async def start_nodejs(procs: Processes, tmp: Path) -> NodeJs:
     # The media node's own test-pattern pipeline, so the worker forwards the same media.
     ingest = await procs.spawn("nodejs-ingest", runner_argv(), env, stdin=asyncio.subprocess.PIPE)
     assert ingest.stdin is not None  # kept open: the runner exits at its EOF
-    config = run_config(IngestSpec(kind="test_pattern", codec="vp8"), target)
-    ingest.stdin.write(json.dumps(config).encode() + b"\n")
+    ingest_config = run_config(IngestSpec(kind="test_pattern", codec="vp8"), target)
+    ingest.stdin.write(json.dumps(ingest_config).encode() + b"\n")
     await ingest.stdin.drain()
     now = int(time.time())
     token = jwt.encode(
