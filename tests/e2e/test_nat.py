@@ -116,7 +116,14 @@ def demo_state_js() -> str:
 
 
 async def chromium_watch(
-    lab: NatLab, api: ApiServer, tmp_path: Path, stream_id: str, token: str, *, relay: bool
+    lab: NatLab,
+    api: ApiServer,
+    tmp_path: Path,
+    stream_id: str,
+    token: str,
+    *,
+    relay: bool,
+    protocol: str = "auto",
 ) -> dict[str, Any]:
     """The demo page in the viewer namespace; the first player's snapshot once it plays
     (with its ICE stats) or fails."""
@@ -127,7 +134,8 @@ async def chromium_watch(
     async with Browser.launch(tmp_path, prefix=lab.in_viewer(), chromium_args=args) as browser:
         query = "?relay=1" if relay else ""
         started = time.monotonic()
-        await browser.goto(f"{api.base_url}/{query}#token={token}&play={stream_id}")
+        fragment = f"token={token}&play={stream_id}&protocol={protocol}"
+        await browser.goto(f"{api.base_url}/{query}#{fragment}")
         done = (
             "(() => { const t = window.vasmsDemo?.snapshot()?.[0];"
             " return t && (t.state === 'failed' || (t.state === 'playing' && t.videoWidth > 0"
@@ -232,6 +240,14 @@ async def test_turn_udp_relays_when_the_node_ports_are_blocked(
         assert snap["stats"]["candidateType"] == "relay", snap
         assert snap["stats"]["relayProtocol"] == "udp", snap
         assert snap["frames_in_2s"] >= 20, snap
+
+        # V1 WebSocket: iceServers of createWebRtcTransport, relay forced.
+        snap = await chromium_watch(
+            lab, api, tmp_path, stream["id"], token, relay=True, protocol="v1"
+        )
+        report("Chromium over V1, relay forced", snap)
+        assert snap["state"] == "playing" and snap["stats"]["protocol"] == "v1", snap
+        assert snap["stats"]["candidateType"] == "relay", snap
 
         code, summary = await sdk_watch(lab, api, turn, stream["id"], token)
         report("aiortc, node ports blocked, TURN offered", summary)
