@@ -44,10 +44,15 @@ class StreamStatus(StrEnum):
 
 
 class Desired(StrEnum):
-    """What the operator asked for; the reconciler restarts `running` streams a node lost."""
+    """What the operator asked for; the reconciler restarts `running` streams a node lost.
+
+    `deleted`: deleted by the API while its node could not be told; the row is hidden
+    (404) and kept only until the node forgets the stream (node_sync.reconcile).
+    """
 
     running = "running"
     stopped = "stopped"
+    deleted = "deleted"
 
 
 class ConsumerState(StrEnum):

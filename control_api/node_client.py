@@ -96,7 +96,7 @@ def map_rpc_error(err: grpc.aio.AioRpcError, errors: ErrorMap) -> ApiError:
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return ApiError(503, "node_unavailable", f"media node unavailable: {message}")
     if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
-        log.error("media node refused our token (VASMS_NODE_TOKEN mismatch?): %s", message)
+        log.error("media node refused this control plane (token or cluster id): %s", message)
         return ApiError(503, "node_unavailable", "media node refused the control plane")
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return ApiError(503, "node_unavailable", f"media node overloaded: {message}")

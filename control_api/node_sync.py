@@ -2,9 +2,11 @@
 
 Per node: a load poller (GetLoad → placement figures, node row, staleness)
 and an event watcher (WatchEvents → stream status, consumer states and
-closes), which on every (re)connect reconciles the node with the database:
-streams the operator wants running are (re)started, streams nobody wants are
-stopped, consumers nobody owns are closed. Plus one reaper of closed
+closes), which on every (re)connect reconciles the node with the database
+(also when a node marked down answers again, and every sweep interval):
+streams the operator wants running are (re)started, stopped ones stopped,
+deleted ones and copies left behind by a failover forgotten, consumers nobody
+owns closed; streams the database does not know are left alone. Plus one reaper of closed
 consumers past their TTL. Every replica runs all of this; all writes are
 idempotent, so N replicas converge on the same rows.
 """
@@ -18,7 +20,7 @@ import time
 from datetime import timedelta
 
 import grpc
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
@@ -62,6 +64,9 @@ async def refresh_load(ctx: AppContext, handle: NodeHandle) -> pb.Load:
     if handle.down:
         log.warning("node %s (%s) answers again", handle.node_id, handle.address)
         handle.down = False
+        # Its event stream may never have broken (a paused process): reconcile now, or
+        # it keeps ingesting streams that moved away and misses stops meanwhile.
+        reconcile_soon(ctx, handle, "answers again")
     return load
 
 
@@ -102,7 +107,7 @@ async def poll_load(ctx: AppContext, handle: NodeHandle) -> None:
                 and handle.watching
             ):
                 last_sweep = time.monotonic()
-                await sweep_orphans(ctx, handle)
+                await reconcile(ctx, handle)  # ends with the orphan sweep
         except ApiError as exc:
             log.debug("GetLoad %s failed: %s", handle.address, exc.detail)
         except Exception:
@@ -265,17 +270,29 @@ def schedule_restart(ctx: AppContext, stream_id: str) -> None:
 
 
 async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
-    """Brings node and DB together after a (re)connect: ours run, others stop."""
+    """Brings node and DB together: after a (re)connect, when a node marked down answers
+    again, and every sweep interval.
+
+    Only streams the database knows are touched: wanted ones here are (re)started,
+    stopped ones stopped (a stop the node missed while unreachable), deleted ones and
+    copies of streams the row places elsewhere (moved while this node was away)
+    forgotten. A stream the database has never heard of is left alone: a control API
+    on an empty or wrong database must not stop what another one runs.
+    """
     listed: pb.ListStreamsResponse = await ctx.nodes.call(
         handle, "ListStreams", pb.ListStreamsRequest()
     )
     on_node = {info.stream_id: info for info in listed.streams}
     async with ctx.sessions() as session:
-        ours = list(
-            (await session.exec(select(Stream).where(col(Stream.node_id) == handle.node_id))).all()
+        rows = await session.exec(
+            select(Stream).where(
+                or_(col(Stream.node_id) == handle.node_id, col(Stream.id).in_(list(on_node)))
+            )
         )
-        wanted = {s.id for s in ours if s.desired == Desired.running.value}
-        for stream in ours:
+        known = {s.id: s for s in rows.all()}
+        for stream in known.values():
+            if stream.node_id != handle.node_id:
+                continue
             info = on_node.get(stream.id)
             if stream.desired == Desired.running.value:
                 if info is None or info.status == pb.STREAM_STATUS_STOPPED:
@@ -285,13 +302,51 @@ async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
                     schedule_restart(ctx, stream.id)
                 else:
                     await stream_ops.apply_reply(session, stream.id, info)
+            elif stream.desired == Desired.deleted.value and await stream_ops.forget_on_node(
+                ctx, stream
+            ):
+                await session.delete(stream)
+                await session.commit()
     for stream_id, info in on_node.items():
-        if stream_id not in wanted and info.status != pb.STREAM_STATUS_STOPPED:
-            log.info("stopping stream %s nobody wants on node %s", stream_id, handle.node_id)
-            request = pb.StopStreamRequest(stream_id=stream_id)
-            with contextlib.suppress(ApiError):
-                await ctx.nodes.call(handle, "StopStream", request)
+        row = known.get(stream_id)
+        if row is None:
+            log.info(
+                "stream %s on node %s is unknown to the database: left alone",
+                stream_id,
+                handle.node_id,
+            )
+            continue
+        with contextlib.suppress(ApiError):
+            if row.node_id != handle.node_id:
+                log.info(
+                    "forgetting stream %s on node %s (row: %s)",
+                    stream_id,
+                    handle.node_id,
+                    row.node_id,
+                )
+                await ctx.nodes.call(
+                    handle, "ForgetStream", pb.ForgetStreamRequest(stream_id=stream_id)
+                )
+            elif row.desired == Desired.stopped.value and info.status != pb.STREAM_STATUS_STOPPED:
+                log.info(
+                    "stopping stream %s on node %s (stopped meanwhile)", stream_id, handle.node_id
+                )
+                await ctx.nodes.call(
+                    handle, "StopStream", pb.StopStreamRequest(stream_id=stream_id)
+                )
     await sweep_orphans(ctx, handle)
+
+
+def reconcile_soon(ctx: AppContext, handle: NodeHandle, why: str) -> None:
+    """Runs `reconcile` in the background (coalesced per node), logging failures."""
+
+    async def run() -> None:
+        try:
+            await reconcile(ctx, handle)
+        except ApiError as exc:
+            log.debug("reconcile of %s (%s) failed: %s", handle.address, why, exc.detail)
+
+    ctx.spawn(run(), f"reconcile:{handle.address}", key=f"reconcile:{handle.address}")
 
 
 async def sweep_orphans(ctx: AppContext, handle: NodeHandle) -> None:

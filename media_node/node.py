@@ -108,6 +108,13 @@ class MediaNode:
         await self.fanout.close_stream(stream.id)
         return self.stream_info(await self.streams.stop(stream.id))
 
+    async def forget_stream(self, stream_id: str) -> None:
+        """Stops the stream if it runs and drops it: the node keeps no record of streams
+        the control plane deleted (ListStreams would grow forever otherwise)."""
+        await self.stop_stream(stream_id)
+        self.streams.forget(stream_id)
+        _log.info("stream %s: forgotten", stream_id)
+
     def router_capabilities(self, stream_id: str) -> pb.RouterCapabilities:
         stream = self.streams.get(stream_id)
         if stream.status != "live" or stream.router is None:

@@ -75,6 +75,13 @@ class Servicer(pb_grpc.MediaNodeServicer):
         return await self.node.stop_stream(_required(request.stream_id, "stream_id"))
 
     @_mapped
+    async def ForgetStream(
+        self, request: pb.ForgetStreamRequest, context: Any
+    ) -> pb.ForgetStreamResponse:
+        await self.node.forget_stream(_required(request.stream_id, "stream_id"))
+        return pb.ForgetStreamResponse()
+
+    @_mapped
     async def GetStream(self, request: pb.GetStreamRequest, context: Any) -> pb.StreamInfo:
         stream = self.node.streams.get(_required(request.stream_id, "stream_id"))
         return self.node.stream_info(stream)

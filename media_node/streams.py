@@ -166,6 +166,12 @@ class StreamManager:
             self._set_status(stream, "stopped", "stopped on request")
         return stream
 
+    def forget(self, stream_id: str) -> None:
+        """Drops a stopped stream (it holds nothing any more); NotFound when unknown."""
+        stream = self.get(stream_id)
+        if stream.status == "stopped":
+            del self.streams[stream_id]
+
     async def _launch(self, stream: Stream) -> None:
         stream.generation += 1
         generation = stream.generation

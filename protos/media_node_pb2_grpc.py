@@ -109,6 +109,11 @@ class MediaNodeStub:
                 request_serializer=protos_dot_media__node__pb2.DumpRequest.SerializeToString,
                 response_deserializer=protos_dot_media__node__pb2.NodeDump.FromString,
                 _registered_method=True)
+        self.ForgetStream = channel.unary_unary(
+                '/vasms.medianode.v1.MediaNode/ForgetStream',
+                request_serializer=protos_dot_media__node__pb2.ForgetStreamRequest.SerializeToString,
+                response_deserializer=protos_dot_media__node__pb2.ForgetStreamResponse.FromString,
+                _registered_method=True)
 
 
 class MediaNodeServicer:
@@ -231,6 +236,16 @@ class MediaNodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForgetStream(self, request, context):
+        """Stops the stream if it still runs (like StopStream) and forgets it: ListStreams
+        and GetStream no longer show it. The control plane calls it when it deletes a
+        stream, and for a copy left behind on a node the stream moved away from (the
+        node was unreachable for a while). Unknown stream -> NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MediaNodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -308,6 +323,11 @@ def add_MediaNodeServicer_to_server(servicer, server):
                     servicer.Dump,
                     request_deserializer=protos_dot_media__node__pb2.DumpRequest.FromString,
                     response_serializer=protos_dot_media__node__pb2.NodeDump.SerializeToString,
+            ),
+            'ForgetStream': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetStream,
+                    request_deserializer=protos_dot_media__node__pb2.ForgetStreamRequest.FromString,
+                    response_serializer=protos_dot_media__node__pb2.ForgetStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -715,6 +735,33 @@ class MediaNode:
             '/vasms.medianode.v1.MediaNode/Dump',
             protos_dot_media__node__pb2.DumpRequest.SerializeToString,
             protos_dot_media__node__pb2.NodeDump.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForgetStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vasms.medianode.v1.MediaNode/ForgetStream',
+            protos_dot_media__node__pb2.ForgetStreamRequest.SerializeToString,
+            protos_dot_media__node__pb2.ForgetStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -30,7 +30,7 @@ from control_api.models import (
     StreamStatus,
     utcnow,
 )
-from control_api.node_client import CODEC_NAMES, CODECS, ErrorMap, stream_status
+from control_api.node_client import CODEC_NAMES, CODECS, ErrorMap, NodeHandle, stream_status
 from control_api.placement import place
 from control_api.schemas.streams import StreamCreate, StreamOut
 from protos import media_node_pb2 as pb
@@ -101,14 +101,22 @@ async def out(session: AsyncSession, stream: Stream, show_rtp_endpoint: bool = F
 
 
 async def list_out(session: AsyncSession, show_rtp_endpoint: bool = False) -> list[StreamOut]:
-    streams = list((await session.exec(select(Stream).order_by(col(Stream.created_at)))).all())
+    streams = list(
+        (
+            await session.exec(
+                select(Stream)
+                .where(col(Stream.desired) != Desired.deleted.value)
+                .order_by(col(Stream.created_at))
+            )
+        ).all()
+    )
     counts = await consumer_counts(session, [s.id for s in streams])
     return [to_out(s, counts.get(s.id, 0), show_rtp_endpoint) for s in streams]
 
 
 async def get_or_404(session: AsyncSession, stream_id: str) -> Stream:
     stream = await session.get(Stream, stream_id)
-    if stream is None:
+    if stream is None or stream.desired == Desired.deleted.value:
         raise not_found("stream", stream_id)
     return stream
 
@@ -202,7 +210,7 @@ async def apply_event(
     if stream is None or stream.node_id != node_id:
         return None
     values = _info_values(info)
-    if stream.desired == Desired.stopped.value and values["status"] in RUNNING:
+    if stream.desired != Desired.running.value and values["status"] in RUNNING:
         return None
     if stream.desired == Desired.running.value and values["status"] == "stopped":
         # Stopped behind our back (operator on the node, node restart): an error for
@@ -306,11 +314,39 @@ async def start(
         raise
     await apply_reply(session, stream.id, info)
     await session.refresh(stream)
+    if stream.desired != Desired.running.value or stream.node_id != handle.node_id:
+        # Another replica stopped the stream, or started it elsewhere, while our
+        # StartStream was under way: what we started must not outlive the row.
+        await _undo_start(ctx, handle, stream)
+        return stream
     log.info(
         "stream start requested",
         extra={"stream_id": stream.id, "node_id": handle.node_id, "status": stream.status},
     )
     return stream
+
+
+async def _undo_start(ctx: AppContext, handle: NodeHandle, stream: Stream) -> None:
+    elsewhere = stream.node_id != handle.node_id
+    method = "ForgetStream" if elsewhere else "StopStream"
+    log.warning(
+        "start lost a race (row now %s on %s): %s on %s",
+        stream.desired,
+        stream.node_id,
+        method,
+        handle.node_id,
+        extra={"stream_id": stream.id},
+    )
+    request = (
+        pb.ForgetStreamRequest(stream_id=stream.id)
+        if elsewhere
+        else pb.StopStreamRequest(stream_id=stream.id)
+    )
+    try:
+        await ctx.nodes.call(handle, method, request)
+    except ApiError as exc:
+        # The node's reconciliation stops it when it answers again.
+        log.warning("undo of start on %s failed: %s", handle.node_id, exc.detail)
 
 
 async def close_consumers_of(session: AsyncSession, stream_id: str, reason: str) -> None:
@@ -334,6 +370,10 @@ async def stop(ctx: AppContext, session: AsyncSession, stream: Stream) -> Stream
     stream.updated_at = utcnow()
     session.add(stream)
     await session.commit()
+    # Re-read after the commit: a replica racing a start may have moved the row to
+    # another node meanwhile, and that is the node to stop (a start that commits later
+    # sees `stopped` after its StartStream and undoes itself).
+    await session.refresh(stream)
     handle = ctx.nodes.known(stream.node_id)
     info: pb.StreamInfo | None = None
     if handle is not None:
@@ -361,11 +401,49 @@ async def stop(ctx: AppContext, session: AsyncSession, stream: Stream) -> Stream
     return stream
 
 
-async def delete(session: AsyncSession, stream: Stream) -> None:
-    """Deletes a stopped stream and its consumer rows (409 while it runs)."""
+async def delete(ctx: AppContext, session: AsyncSession, stream: Stream) -> None:
+    """Deletes a stopped stream and its consumer rows (409 while it runs); its node
+    forgets it. A node that cannot be told now keeps a hidden tombstone row until
+    it answers again and forgets the stream (node_sync.reconcile)."""
     if stream.desired == Desired.running.value:
         raise ApiError(409, "stream_running", f"stream {stream.id} is running; stop it first")
     await session.exec(sql_delete(Consumer).where(col(Consumer.stream_id) == stream.id))
-    await session.delete(stream)
+    forgotten = await forget_on_node(ctx, stream)
+    if forgotten:
+        await session.delete(stream)
+    else:
+        stream.desired, stream.updated_at = Desired.deleted.value, utcnow()
+        session.add(stream)
     await session.commit()
-    log.info("stream deleted", extra={"stream_id": stream.id})
+    log.info("stream deleted", extra={"stream_id": stream.id, "node_told": forgotten})
+
+
+async def forget_on_node(ctx: AppContext, stream: Stream) -> bool:
+    """ForgetStream on the stream's node; True when nothing is left there to forget.
+
+    A node this replica is not configured with cannot be told (and is not ours).
+    """
+    handle = ctx.nodes.known(stream.node_id)
+    if stream.node_id is None or (handle is None and not _configured(ctx, stream.node_id)):
+        return True
+    if handle is None:
+        return False
+    try:
+        await ctx.nodes.call(handle, "ForgetStream", pb.ForgetStreamRequest(stream_id=stream.id))
+    except ApiError as exc:
+        if exc.status == 404:
+            return True
+        log.warning(
+            "delete: node %s not told (%s); it forgets the stream when it answers",
+            stream.node_id,
+            exc.detail,
+            extra={"stream_id": stream.id},
+        )
+        return False
+    return True
+
+
+def _configured(ctx: AppContext, node_id: str) -> bool:
+    """Whether one of this replica's node handles is (or was last seen as) `node_id`;
+    handles whose node never answered may be it."""
+    return any(h.node_id in (node_id, None) for h in ctx.nodes.handles)

@@ -102,21 +102,29 @@ async def test_consumers_nobody_owns_are_closed(db_url: str, node: Node) -> None
         await wait_until(closed, 15, 0.3)
 
 
-async def test_stopped_stream_nobody_wants_is_stopped_on_reconnect(db_url: str, node: Node) -> None:
-    """A stream the node runs but the database does not want (e.g. deleted while the
-    node was unreachable) is stopped when a replica connects."""
+async def test_stream_unknown_to_the_database_is_left_alone(
+    db_url: str, node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A control API whose database does not know a node's stream (a second control
+    API on an empty database, a restored backup) must not stop it: it may be another
+    deployment's. Streams the database deleted are forgotten instead (ForgetStream)."""
+    caplog.set_level(logging.INFO, logger="control_api")
+    stream_id = "11111111-2222-4333-8444-555555555555"
     await node.call(
         "StartStream",
         pb.StartStreamRequest(
-            stream_id="11111111-2222-4333-8444-555555555555",
-            source=pb.StreamSource(test_pattern=pb.TestPatternSource()),
+            stream_id=stream_id, source=pb.StreamSource(test_pattern=pb.TestPatternSource())
         ),
     )
-    settings = make_settings(db_url, media_nodes=[node.address], node_token=node.token)
+    settings = make_settings(
+        db_url, media_nodes=[node.address], node_token=node.token, orphan_sweep_interval_s=0.5
+    )
     async with serve(settings):
 
-        async def stopped() -> bool:
-            dump = await node.dump()
-            return all(s.status == pb.STREAM_STATUS_STOPPED for s in dump.streams)
+        async def looked_at() -> bool:  # reconciled (at connect, then every sweep) twice
+            seen = [r for r in caplog.records if "unknown to the database" in r.getMessage()]
+            return len(seen) >= 2
 
-        await wait_until(stopped, 15, 0.3)
+        await wait_until(looked_at, 15, 0.2)
+        info = await node.call("GetStream", pb.GetStreamRequest(stream_id=stream_id))
+        assert info.status != pb.STREAM_STATUS_STOPPED

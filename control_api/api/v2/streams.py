@@ -84,6 +84,7 @@ async def stop(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: Sessio
     summary="Delete a stopped stream (operator)",
     responses=responses(401, 403, 404, 409, s409=NOT_RUNNING_409),
 )
-async def delete(stream_id: str, _user: OperatorUser, session: SessionDep) -> Response:
-    await ops.delete(session, await ops.get_or_404(session, stream_id))
+async def delete(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: SessionDep) -> Response:
+    """The node forgets the stream too (at once, or when it answers again)."""
+    await ops.delete(ctx, session, await ops.get_or_404(session, stream_id))
     return Response(status_code=204)
