@@ -274,9 +274,9 @@ async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
     again, and every sweep interval.
 
     Only streams the database knows are touched: wanted ones here are (re)started,
-    stopped ones stopped (a stop the node missed while unreachable), deleted ones and
-    copies of streams the row places elsewhere (moved while this node was away)
-    forgotten. A stream the database has never heard of is left alone: a control API
+    stopped ones stopped (a stop the node missed while unreachable), deleted ones
+    (tombstones) and copies of streams the row places elsewhere (moved while this node
+    was away) forgotten. A stream the database has never heard of is left alone: a control API
     on an empty or wrong database must not stop what another one runs.
     """
     listed: pb.ListStreamsResponse = await ctx.nodes.call(
@@ -302,11 +302,6 @@ async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
                     schedule_restart(ctx, stream.id)
                 else:
                     await stream_ops.apply_reply(session, stream.id, info)
-            elif stream.desired == Desired.deleted.value and await stream_ops.forget_on_node(
-                ctx, stream
-            ):
-                await session.delete(stream)
-                await session.commit()
     for stream_id, info in on_node.items():
         row = known.get(stream_id)
         if row is None:
@@ -317,11 +312,12 @@ async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
             )
             continue
         with contextlib.suppress(ApiError):
-            if row.node_id != handle.node_id:
+            if row.desired == Desired.deleted.value or row.node_id != handle.node_id:
                 log.info(
-                    "forgetting stream %s on node %s (row: %s)",
+                    "forgetting stream %s on node %s (row: %s on %s)",
                     stream_id,
                     handle.node_id,
+                    row.desired,
                     row.node_id,
                 )
                 await ctx.nodes.call(
@@ -384,6 +380,12 @@ async def sweep_orphans(ctx: AppContext, handle: NodeHandle) -> None:
 async def reap_once(ctx: AppContext) -> int:
     cutoff = now() - timedelta(seconds=ctx.settings.closed_consumer_ttl_s)
     async with ctx.sessions() as session:
+        await session.exec(
+            delete(Stream).where(
+                col(Stream.desired) == Desired.deleted.value,
+                col(Stream.updated_at) < now() - stream_ops.TOMBSTONE_TTL,
+            )
+        )
         result = await session.exec(
             delete(Consumer).where(
                 col(Consumer.state) == ConsumerState.closed.value,

@@ -9,9 +9,10 @@ replica may apply the same event stream and the row converges (idempotent).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_
@@ -401,49 +402,51 @@ async def stop(ctx: AppContext, session: AsyncSession, stream: Stream) -> Stream
     return stream
 
 
+TOMBSTONE_TTL = timedelta(days=7)
+"""How long a deleted stream's hidden row waits for nodes that could not be told (a node
+away longer is decommissioned, or an operator forgets its streams with grpcurl)."""
+
+
 async def delete(ctx: AppContext, session: AsyncSession, stream: Stream) -> None:
-    """Deletes a stopped stream and its consumer rows (409 while it runs); its node
-    forgets it. A node that cannot be told now keeps a hidden tombstone row until
-    it answers again and forgets the stream (node_sync.reconcile)."""
+    """Deletes a stopped stream and its consumer rows (409 while it runs); every node
+    forgets it. When a node cannot be told now, a hidden tombstone row (404 to the API)
+    stays so that node forgets the stream when it answers again (node_sync.reconcile)."""
     if stream.desired == Desired.running.value:
         raise ApiError(409, "stream_running", f"stream {stream.id} is running; stop it first")
     await session.exec(sql_delete(Consumer).where(col(Consumer.stream_id) == stream.id))
-    forgotten = await forget_on_node(ctx, stream)
-    if forgotten:
+    told = await forget_everywhere(ctx, stream.id)
+    if told:
         await session.delete(stream)
     else:
         stream.desired, stream.updated_at = Desired.deleted.value, utcnow()
         session.add(stream)
     await session.commit()
-    log.info("stream deleted", extra={"stream_id": stream.id, "node_told": forgotten})
+    log.info("stream deleted", extra={"stream_id": stream.id, "nodes_told": told})
 
 
-async def forget_on_node(ctx: AppContext, stream: Stream) -> bool:
-    """ForgetStream on the stream's node; True when nothing is left there to forget.
+async def forget_everywhere(ctx: AppContext, stream_id: str) -> bool:
+    """ForgetStream on every node (a failover may have left a copy on a node that was
+    away); True when each one answered (NOT_FOUND included). Down nodes are not waited
+    for: they count as not told."""
 
-    A node this replica is not configured with cannot be told (and is not ours).
-    """
-    handle = ctx.nodes.known(stream.node_id)
-    if stream.node_id is None or (handle is None and not _configured(ctx, stream.node_id)):
+    async def forget(handle: NodeHandle) -> bool:
+        if handle.down:
+            return False
+        try:
+            await ctx.nodes.call(
+                handle, "ForgetStream", pb.ForgetStreamRequest(stream_id=stream_id)
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return True
+            log.warning(
+                "delete: node %s not told (%s); it forgets the stream when it answers",
+                handle.node_id or handle.address,
+                exc.detail,
+                extra={"stream_id": stream_id},
+            )
+            return False
         return True
-    if handle is None:
-        return False
-    try:
-        await ctx.nodes.call(handle, "ForgetStream", pb.ForgetStreamRequest(stream_id=stream.id))
-    except ApiError as exc:
-        if exc.status == 404:
-            return True
-        log.warning(
-            "delete: node %s not told (%s); it forgets the stream when it answers",
-            stream.node_id,
-            exc.detail,
-            extra={"stream_id": stream.id},
-        )
-        return False
-    return True
 
-
-def _configured(ctx: AppContext, node_id: str) -> bool:
-    """Whether one of this replica's node handles is (or was last seen as) `node_id`;
-    handles whose node never answered may be it."""
-    return any(h.node_id in (node_id, None) for h in ctx.nodes.handles)
+    answers = await asyncio.gather(*(forget(h) for h in ctx.nodes.handles))
+    return all(answers)
