@@ -3,7 +3,8 @@
 Writes to var/certs/ (or --out):
   ca.pem, ca-key.pem        the CA (keep ca-key.pem private; it signs the others)
   node.pem, node-key.pem    the media nodes' server certificate: SANs 127.0.0.1, ::1,
-                            localhost and each --node-id (default node-1..node-3)
+                            localhost, host.docker.internal and each --node-id
+                            (default node-1..node-3), plus each --ip
   client.pem, client-key.pem  the control API's client certificate
 Nodes take VASMS_NODE_TLS_CERT=node.pem, VASMS_NODE_TLS_KEY=node-key.pem and
 VASMS_NODE_TLS_CLIENT_CA=ca.pem; control APIs VASMS_NODE_TLS_CA=ca.pem,
@@ -133,7 +134,8 @@ def write_all(out: Path, node_ids: list[str], extra_ips: list[str], days: int) -
         "vasms-media-node",
         ExtendedKeyUsageOID.SERVER_AUTH,
         days,
-        dns=("localhost", *node_ids),
+        # host.docker.internal: how deploy/docker's API containers reach the host's nodes.
+        dns=("localhost", "host.docker.internal", *node_ids),
         ips=("127.0.0.1", "::1", *extra_ips),
     )
     client, client_key = make_leaf(
