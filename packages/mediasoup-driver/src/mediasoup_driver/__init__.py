@@ -13,6 +13,15 @@ derives from the matching Python built-in — see ``errors`` for the list.
 """
 
 from .consumer import Consumer, ConsumerId, ConsumerLayers, ConsumerOptions
+from .dumps import (
+    ConsumerDump,
+    PipeTransportDump,
+    PlainTransportDump,
+    ProducerDump,
+    TransportBaseDump,
+    TransportDump,
+    WebRtcTransportDump,
+)
 from .errors import (
     ChannelNotFoundError,
     ChannelRequestError,
@@ -53,6 +62,7 @@ __all__ = [
     "ChannelTypeError",
     "CloseReason",
     "Consumer",
+    "ConsumerDump",
     "ConsumerId",
     "ConsumerLayers",
     "ConsumerOptions",
@@ -64,10 +74,13 @@ __all__ = [
     "NotFoundError",
     "OnceEvent",
     "PipeTransport",
+    "PipeTransportDump",
     "PipeTransportOptions",
     "PlainTransport",
+    "PlainTransportDump",
     "PlainTransportOptions",
     "Producer",
+    "ProducerDump",
     "ProducerId",
     "ProducerOptions",
     "ProducerScore",
@@ -77,10 +90,13 @@ __all__ = [
     "RouterId",
     "RouterOptions",
     "Transport",
+    "TransportBaseDump",
+    "TransportDump",
     "TransportId",
     "TransportTuple",
     "UnsupportedError",
     "WebRtcTransport",
+    "WebRtcTransportDump",
     "WebRtcTransportOptions",
     "WireError",
     "Worker",

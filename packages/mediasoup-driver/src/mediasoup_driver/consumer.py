@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, NewType
+from typing import TYPE_CHECKING, Any, NamedTuple, NewType, cast
 
 import flatbuffers
 
 from . import fbs_reader as fr
 from . import messages
 from .channel import Channel
+from .dumps import ConsumerDump
 from .errors import InvalidStateError, MediasoupTypeError
 from .events import Event, OnceEvent
 from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
@@ -201,14 +202,14 @@ class Consumer:
 
     # -- requests ------------------------------------------------------------------------
 
-    async def dump(self) -> dict[str, Any]:
+    async def dump(self) -> ConsumerDump:
         self._check_open()
         response = await self._channel.request(Method.CONSUMER_DUMP, self.id)
         # Flattened like mediasoup's parseConsumerDumpResponse: base fields at the top.
         data = plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))["data"]
         dump: dict[str, Any] = data.pop("base")
         dump.update(data)
-        return dump
+        return cast(ConsumerDump, dump)
 
     async def get_stats(self) -> list[RtpStreamStats]:
         """Outbound RTP statistics, then the producer's inbound ones (as mediasoup)."""

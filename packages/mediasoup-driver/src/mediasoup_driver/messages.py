@@ -1,20 +1,27 @@
-"""Worker requests whose body is one id: create/close of routers, transports, producers,
-consumers.
+"""Worker requests described once each, like the Rust crate's ``messages.rs``.
 
-Each is described once (method, body type, how the body is written) and sent
-from a channel-wide template with the ids patched in, so entities never build
-FlatBuffers for them. Like the Rust crate's ``messages.rs``, one description per
-call; the reply of these requests has no body.
+- ``IdRequest``: requests whose body is one id (create/close of routers,
+  transports, producers, consumers): method, body type, how the body is
+  written; sent from a channel-wide template with the ids patched in. Their
+  reply has no body.
+- ``Query``: body-less requests and how their reply is read (worker and router
+  dumps, resource usage), with the typed replies. These repeat (monitoring
+  polls them), so replies are read by direct struct reads (fbs_reader), not
+  the generated per-field readers.
+
+Requests specific to one entity kind with a real body (connect, produce,
+consume, set_priority, ...) are written by that entity's module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, NewType, TypeVar
 
 import flatbuffers
 
+from . import fbs_reader as fr
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Router import CloseTransportRequest as close_transport_fbs
@@ -22,13 +29,17 @@ from .fbs.FBS.Transport import CloseConsumerRequest as close_consumer_fbs
 from .fbs.FBS.Transport import CloseProducerRequest as close_producer_fbs
 from .fbs.FBS.Worker import CloseRouterRequest as close_router_fbs
 from .fbs.FBS.Worker import CreateRouterRequest as create_router_fbs
-from .wire import UUID_LENGTH, RequestTemplate, Sentinels
+from .wire import UUID_LENGTH, RequestTemplate, Sentinels, body_position
 
 if TYPE_CHECKING:
     import asyncio
 
     from .channel import Channel
     from .fbs.FBS.Response.Response import Response
+
+
+R = TypeVar("R")
+RouterId = NewType("RouterId", str)
 
 
 def _is_uuid_shaped(value: str) -> bool:
@@ -120,3 +131,111 @@ CLOSE_CONSUMER = IdRequest(
     close_consumer_fbs.End,
 )
 """To the transport: consumer id."""
+
+
+# -- queries: body-less requests with a typed reply ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Query(Generic[R]):
+    """A request without a body addressed to ``handler_id``, and how its reply is read."""
+
+    method: int
+    read: Callable[[bytes, int], R]
+
+    async def call(self, channel: Channel, handler_id: str = "") -> R:
+        return self.read(*body_position(await channel.request(self.method, handler_id)))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDump:
+    """What the worker process holds (WORKER_DUMP)."""
+
+    pid: int
+    router_ids: list[str]
+    web_rtc_server_ids: list[str]
+    channel_request_handlers: list[str]
+    channel_notification_handlers: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerResourceUsage:
+    """getrusage(2) of the worker process; ``ru_utime``/``ru_stime`` in milliseconds."""
+
+    ru_utime: int
+    ru_stime: int
+    ru_maxrss: int
+    ru_ixrss: int
+    ru_idrss: int
+    ru_isrss: int
+    ru_minflt: int
+    ru_majflt: int
+    ru_nswap: int
+    ru_inblock: int
+    ru_oublock: int
+    ru_msgsnd: int
+    ru_msgrcv: int
+    ru_nsignals: int
+    ru_nvcsw: int
+    ru_nivcsw: int
+
+
+def read_worker_dump(buf: bytes, dump: int) -> WorkerDump:
+    """Worker.DumpResponse: pid 0, web_rtc_server_ids 1, router_ids 2,
+    channel_message_handlers 3 (channel_request_handlers 0, channel_notification_handlers 1).
+
+    Read with direct struct reads: with thousands of routers a dump holds
+    thousands of strings, and the generated readers cost microseconds each.
+    """
+    handlers = fr.read_table(buf, dump, 3)
+    return WorkerDump(
+        pid=fr.read_u32(buf, dump, 0),
+        router_ids=fr.read_strings(buf, dump, 2),
+        web_rtc_server_ids=fr.read_strings(buf, dump, 1),
+        channel_request_handlers=fr.read_strings(buf, handlers, 0) if handlers else [],
+        channel_notification_handlers=fr.read_strings(buf, handlers, 1) if handlers else [],
+    )
+
+
+def read_resource_usage(buf: bytes, usage: int) -> WorkerResourceUsage:
+    """Worker.ResourceUsageResponse: 16 uint64 fields in getrusage order (slots 0-15)."""
+    return WorkerResourceUsage(*(fr.read_u64(buf, usage, slot) for slot in range(16)))
+
+
+@dataclass(frozen=True, slots=True)
+class RouterDump:
+    """What the worker holds for a router (ROUTER_DUMP)."""
+
+    id: RouterId
+    transport_ids: list[str]
+    rtp_observer_ids: list[str]
+    map_producer_id_consumer_ids: dict[str, list[str]]
+    map_consumer_id_producer_id: dict[str, str]
+
+
+def read_router_dump(buf: bytes, dump: int) -> RouterDump:
+    """Router.DumpResponse: id 0, transport_ids 1, rtp_observer_ids 2,
+    map_producer_id_consumer_ids 3 (key 0, values 1), map_consumer_id_producer_id 4
+    (key 0, value 1)."""
+    producers: dict[str, list[str]] = {}
+    start, count = fr.read_vector(buf, dump, 3)
+    for i in range(count):
+        entry = fr.table_in_vector(buf, start, i)
+        producers[fr.read_string(buf, entry, 0) or ""] = fr.read_strings(buf, entry, 1)
+    consumers: dict[str, str] = {}
+    start, count = fr.read_vector(buf, dump, 4)
+    for i in range(count):
+        pair = fr.table_in_vector(buf, start, i)
+        consumers[fr.read_string(buf, pair, 0) or ""] = fr.read_string(buf, pair, 1) or ""
+    return RouterDump(
+        id=RouterId(fr.read_string(buf, dump, 0) or ""),
+        transport_ids=fr.read_strings(buf, dump, 1),
+        rtp_observer_ids=fr.read_strings(buf, dump, 2),
+        map_producer_id_consumer_ids=producers,
+        map_consumer_id_producer_id=consumers,
+    )
+
+
+WORKER_DUMP = Query(Method.WORKER_DUMP, read_worker_dump)
+WORKER_GET_RESOURCE_USAGE = Query(Method.WORKER_GET_RESOURCE_USAGE, read_resource_usage)
+ROUTER_DUMP = Query(Method.ROUTER_DUMP, read_router_dump)

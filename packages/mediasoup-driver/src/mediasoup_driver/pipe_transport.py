@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import flatbuffers
 
 from . import ortc
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerId, ConsumerOptions
+from .dumps import PipeTransportDump
 from .errors import MediasoupTypeError
 from .fbs.FBS.PipeTransport import ConnectRequest as connect_fbs
 from .fbs.FBS.PipeTransport import PipeTransportOptions as options_fbs
@@ -111,6 +112,9 @@ class PipeTransport(Transport):
             ),
         )
         return cls(context, transport_id, options.app_data, body_as(response, DumpResponse))
+
+    async def dump(self) -> PipeTransportDump:
+        return cast(PipeTransportDump, await super().dump())
 
     async def connect(
         self, ip: str, port: int, srtp_parameters: SrtpParameters | None = None

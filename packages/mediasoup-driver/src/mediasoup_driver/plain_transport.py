@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import flatbuffers
 
+from .dumps import PlainTransportDump
 from .errors import MediasoupTypeError
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
@@ -146,6 +147,9 @@ class PlainTransport(Transport):
             ),
         )
         return cls(context, transport_id, options.app_data, body_as(response, DumpResponse))
+
+    async def dump(self) -> PlainTransportDump:
+        return cast(PlainTransportDump, await super().dump())
 
     async def connect(
         self,

@@ -20,6 +20,7 @@ from . import fbs_reader as fr
 from . import messages, ortc
 from .channel import Channel
 from .consume_plan import KIND_VALUES, RTP_TYPE_NAMES, ConsumePlan
+from .dumps import ProducerDump
 from .errors import InvalidStateError
 from .events import Event, OnceEvent
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
@@ -204,11 +205,10 @@ class Producer:
 
     # -- requests ------------------------------------------------------------------------
 
-    async def dump(self) -> dict[str, Any]:
+    async def dump(self) -> ProducerDump:
         self._check_open()
         response = await self._channel.request(Method.PRODUCER_DUMP, self.id)
-        result: dict[str, Any] = plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))
-        return result
+        return cast(ProducerDump, plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse))))
 
     async def get_stats(self) -> list[RtpStreamStats]:
         """RTP statistics of each received stream (mediasoup's RtpStreamRecvStats)."""

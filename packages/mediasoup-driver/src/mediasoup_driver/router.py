@@ -12,18 +12,17 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NewType, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import fbs_reader as fr
 from . import messages, ortc
 from .errors import InvalidStateError, MediasoupError, NotFoundError
 from .events import Event, OnceEvent
-from .fbs.FBS.Request.Method import Method
 from .lifecycle import Children, CloseReason, child_reason, soft_close
+from .messages import RouterDump as RouterDump
+from .messages import RouterId as RouterId
 from .producer import Producer, ProducerId
 from .rtp_parameters import RtpCapabilities, RtpCodecCapability
 from .transport import Transport, TransportContext, TransportId
-from .wire import body_position
 
 if TYPE_CHECKING:
     from .channel import Channel
@@ -31,21 +30,9 @@ if TYPE_CHECKING:
     from .plain_transport import PlainTransport, PlainTransportOptions
     from .webrtc_transport import WebRtcTransport, WebRtcTransportOptions
 
-RouterId = NewType("RouterId", str)
 TransportT = TypeVar("TransportT", bound="Transport")
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RouterDump:
-    """What the worker holds for a router (ROUTER_DUMP)."""
-
-    id: RouterId
-    transport_ids: list[str]
-    rtp_observer_ids: list[str]
-    map_producer_id_consumer_ids: dict[str, list[str]]
-    map_consumer_id_producer_id: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -201,8 +188,7 @@ class Router:
 
     async def dump(self) -> RouterDump:
         self._check_open()
-        response = await self._channel.request(Method.ROUTER_DUMP, self.id)
-        return read_router_dump(*body_position(response))
+        return await messages.ROUTER_DUMP.call(self._channel, self.id)
 
     async def close(self) -> None:
         """Closes the router in the worker (and, there, everything in it). Idempotent."""
@@ -226,29 +212,6 @@ class Router:
         self._producers.clear()
         self.on_close.emit(reason)
         self.on_new_transport.clear()
-
-
-def read_router_dump(buf: bytes, dump: int) -> RouterDump:
-    """Router.DumpResponse: id 0, transport_ids 1, rtp_observer_ids 2,
-    map_producer_id_consumer_ids 3 (key 0, values 1), map_consumer_id_producer_id 4
-    (key 0, value 1)."""
-    producers: dict[str, list[str]] = {}
-    start, count = fr.read_vector(buf, dump, 3)
-    for i in range(count):
-        entry = fr.table_in_vector(buf, start, i)
-        producers[fr.read_string(buf, entry, 0) or ""] = fr.read_strings(buf, entry, 1)
-    consumers: dict[str, str] = {}
-    start, count = fr.read_vector(buf, dump, 4)
-    for i in range(count):
-        pair = fr.table_in_vector(buf, start, i)
-        consumers[fr.read_string(buf, pair, 0) or ""] = fr.read_string(buf, pair, 1) or ""
-    return RouterDump(
-        id=RouterId(fr.read_string(buf, dump, 0) or ""),
-        transport_ids=fr.read_strings(buf, dump, 1),
-        rtp_observer_ids=fr.read_strings(buf, dump, 2),
-        map_producer_id_consumer_ids=producers,
-        map_consumer_id_producer_id=consumers,
-    )
 
 
 def new_router_id() -> RouterId:

@@ -15,7 +15,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NewType
+from typing import Any, ClassVar, Literal, NewType, cast
 
 import flatbuffers
 
@@ -23,6 +23,7 @@ from . import messages, ortc
 from .channel import Channel
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerContext, ConsumerId, ConsumerOptions
+from .dumps import TransportDump
 from .errors import InvalidStateError, MediasoupTypeError, NotFoundError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
@@ -208,9 +209,10 @@ class Transport:
     _STATS_TYPES: ClassVar[tuple[type[Any], type[Any]]]
     """(reader, object-API class) of this kind's TRANSPORT_GET_STATS reply."""
 
-    async def dump(self) -> dict[str, Any]:
-        """What the worker holds for this transport, as it reports it."""
-        return await self._read_plain(Method.TRANSPORT_DUMP, self._DUMP_TYPES)
+    async def dump(self) -> TransportDump:
+        """What the worker holds for this transport, as it reports it (each kind
+        narrows the type: WebRtcTransportDump, PlainTransportDump, PipeTransportDump)."""
+        return cast(TransportDump, await self._read_plain(Method.TRANSPORT_DUMP, self._DUMP_TYPES))
 
     async def get_stats(self) -> dict[str, Any]:
         """Transport statistics (bytes, bitrates, tuples) as mediasoup reports them."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 import flatbuffers
 
 from . import fbs_reader as fr
 from .channel import Channel
+from .dumps import WebRtcTransportDump
 from .errors import MediasoupTypeError
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
@@ -294,6 +295,9 @@ class WebRtcTransport(Transport):
         self.dtls_state = DTLS_STATES[fr.read_u8(buf, dump, 7)]
 
     # -- requests ------------------------------------------------------------------------
+
+    async def dump(self) -> WebRtcTransportDump:
+        return cast(WebRtcTransportDump, await super().dump())
 
     async def connect(self, dtls_parameters: DtlsParameters | dict[str, Any]) -> None:
         """Gives the worker the peer's DTLS parameters (fingerprint, role).

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import flatbuffers
 
-from . import fbs_reader as fr
 from . import messages
 from .channel import DEFAULT_REQUEST_TIMEOUT, Channel
 from .errors import (
@@ -34,9 +33,10 @@ from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Worker import UpdateSettingsRequest as update_settings_fbs
 from .lifecycle import Children, CloseReason
+from .messages import WorkerDump as WorkerDump
+from .messages import WorkerResourceUsage as WorkerResourceUsage
 from .process import WorkerExit, WorkerProcess
 from .router import Router, RouterId, RouterOptions, new_router_id, router_capabilities
-from .wire import body_position
 
 MEDIASOUP_VERSION = "3.27.1"
 """The worker release this driver speaks to (sent as MEDIASOUP_VERSION; exit 41 without it)."""
@@ -117,56 +117,6 @@ class WorkerSettings:
         if self.libwebrtc_field_trials:
             args.append(f"--libwebrtcFieldTrials={self.libwebrtc_field_trials}")
         return args
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerDump:
-    """What the worker process holds (WORKER_DUMP)."""
-
-    pid: int
-    router_ids: list[str]
-    web_rtc_server_ids: list[str]
-    channel_request_handlers: list[str]
-    channel_notification_handlers: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerResourceUsage:
-    """getrusage(2) of the worker process; ``ru_utime``/``ru_stime`` in milliseconds."""
-
-    ru_utime: int
-    ru_stime: int
-    ru_maxrss: int
-    ru_ixrss: int
-    ru_idrss: int
-    ru_isrss: int
-    ru_minflt: int
-    ru_majflt: int
-    ru_nswap: int
-    ru_inblock: int
-    ru_oublock: int
-    ru_msgsnd: int
-    ru_msgrcv: int
-    ru_nsignals: int
-    ru_nvcsw: int
-    ru_nivcsw: int
-
-
-def read_worker_dump(buf: bytes, dump: int) -> WorkerDump:
-    """Worker.DumpResponse: pid 0, web_rtc_server_ids 1, router_ids 2,
-    channel_message_handlers 3 (channel_request_handlers 0, channel_notification_handlers 1).
-
-    Read with direct struct reads: with thousands of routers a dump holds
-    thousands of strings, and the generated readers cost microseconds each.
-    """
-    handlers = fr.read_table(buf, dump, 3)
-    return WorkerDump(
-        pid=fr.read_u32(buf, dump, 0),
-        router_ids=fr.read_strings(buf, dump, 2),
-        web_rtc_server_ids=fr.read_strings(buf, dump, 1),
-        channel_request_handlers=fr.read_strings(buf, handlers, 0) if handlers else [],
-        channel_notification_handlers=fr.read_strings(buf, handlers, 1) if handlers else [],
-    )
 
 
 class Worker:
@@ -289,15 +239,11 @@ class Worker:
 
     async def dump(self) -> WorkerDump:
         self._check_open()
-        return read_worker_dump(*body_position(await self._channel.request(Method.WORKER_DUMP)))
+        return await messages.WORKER_DUMP.call(self._channel)
 
     async def get_resource_usage(self) -> WorkerResourceUsage:
         self._check_open()
-        response = await self._channel.request(Method.WORKER_GET_RESOURCE_USAGE)
-        buf, body = body_position(response)
-        return WorkerResourceUsage(
-            *(fr.read_u64(buf, body, slot) for slot in range(len(WorkerResourceUsage.__slots__)))
-        )
+        return await messages.WORKER_GET_RESOURCE_USAGE.call(self._channel)
 
     async def update_settings(
         self, log_level: LogLevel | None = None, log_tags: tuple[str, ...] | None = None
