@@ -88,6 +88,7 @@ bench: setup
 	$(PY) bench/worker_channel.py
 	$(PY) bench/driver_vs_node.py
 	$(PY) bench/consume_latency.py
+	$(PY) bench/node_tls.py
 
 clean:
 	rm -rf build $(VENV)

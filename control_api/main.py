@@ -27,7 +27,7 @@ from control_api.context import AppContext
 from control_api.db import create_engine, make_session_factory
 from control_api.metrics import ApiMetrics
 from control_api.middleware import AuthGate, BodyLimit, MetricsMiddleware
-from control_api.models import Consumer, Stream, StreamStatus
+from control_api.models import Consumer, Desired, Stream, StreamStatus
 from control_api.node_client import NodePool
 from control_api.placement import selector_named
 
@@ -47,7 +47,11 @@ def _collectors(ctx: AppContext) -> None:
 
     async def streams() -> None:
         async with ctx.sessions() as session:
-            rows = await session.exec(select(Stream.status, func.count()).group_by(Stream.status))
+            rows = await session.exec(
+                select(Stream.status, func.count())
+                .where(col(Stream.desired) != Desired.deleted.value)  # tombstones
+                .group_by(Stream.status)
+            )
             counts = dict(rows.all())
             m.streams.replace({(s.value,): counts.get(s.value, 0) for s in StreamStatus})
             rows2 = await session.exec(

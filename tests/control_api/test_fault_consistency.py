@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -133,6 +134,7 @@ async def test_paused_node_no_duplicate_ingest_and_moved_viewers_kept(pair: Pair
     paused = pair.node(moved["node_id"])
 
     os.kill(paused.process.pid, signal.SIGSTOP)  # longer than the failover delay
+    stopped_at = time.monotonic()
     try:
         async with b.client(admin) as c:
 
@@ -142,6 +144,7 @@ async def test_paused_node_no_duplicate_ingest_and_moved_viewers_kept(pair: Pair
                 return body if ok else None
 
             now = await wait_until(elsewhere, within=30, interval=0.2)
+        print(f"pause: live on the other node {time.monotonic() - stopped_at:.2f} s after SIGSTOP")
         new_node = pair.node(now["node_id"])
         token = await a.user("pia", "viewer")
         async with a.client(token) as ca:
@@ -150,6 +153,7 @@ async def test_paused_node_no_duplicate_ingest_and_moved_viewers_kept(pair: Pair
                 await watch.viewer.frames(3)
             finally:
                 _resume(paused)
+                resumed_at = time.monotonic()
             try:
                 # The paused node comes back still ingesting the moved stream: it is
                 # reconciled (the event stream never broke) and forgets its copy.
@@ -158,6 +162,9 @@ async def test_paused_node_no_duplicate_ingest_and_moved_viewers_kept(pair: Pair
                     return all(seen[s["id"]] == 1 for s in streams)
 
                 await wait_until(once_each, within=20, interval=0.3)
+                print(
+                    f"pause: each stream once {time.monotonic() - resumed_at:.2f} s after SIGCONT"
+                )
                 listed = await paused.call("ListStreams", pb.ListStreamsRequest())
                 assert moved["id"] not in {s.stream_id for s in listed.streams}
                 assert await _consistent(pair, moved["id"])
