@@ -2,8 +2,12 @@
 
 Passwords are argon2id hashes; hashing costs ~50 ms of CPU by design, so it
 runs in a thread and the event loop keeps serving. Access tokens are HS256
-JWTs carrying the user id and role; every request still loads the user, so
-a disabled user loses access at once, not when the token expires.
+JWTs carrying the user id, role and the user's token version; every request
+still loads the user and compares the version, so disabling a user or
+changing a password (both bump the version) revokes every token issued
+before at once, not when it expires. A cache of that lookup, if one is ever
+added, must be dropped on this replica whenever a version changes here and
+must never skip the version comparison.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class Principal:
     id: UserId
     username: str
     role: Role
+    # The user's token version when this principal was loaded (tokens carry it as "ver").
+    token_version: int = 0
 
     def has(self, role: Role) -> bool:
         return self.role.rank >= role.rank
@@ -83,6 +89,7 @@ class TokenCodec:
             "sub": user.id,
             "name": user.username,
             "role": user.role.value,
+            "ver": user.token_version,
             "iat": now,
             "exp": now + self.ttl_s,
             "typ": "access",
@@ -104,14 +111,29 @@ class TokenCodec:
             raise unauthorized("invalid token") from exc
         if claims.get("typ") != "access" or not isinstance(claims.get("sub"), str):
             raise unauthorized("invalid token")
+        if not isinstance(claims.setdefault("ver", 0), int):
+            raise unauthorized("invalid token")
         return claims
 
 
-async def principal_for(session: AsyncSession, user_id: str) -> Principal | None:
+def principal_of(user: User) -> Principal:
+    return Principal(UserId(user.id), user.username, Role(user.role), user.token_version)
+
+
+async def principal_for(
+    session: AsyncSession, user_id: str, token_version: int | None = None
+) -> Principal | None:
+    """The enabled user `user_id`; None if unknown, disabled or its tokens were revoked.
+
+    `token_version` is the token's "ver": a token older than the user's current
+    version (the user was disabled or changed the password since) is refused.
+    """
     user = await session.get(User, user_id)
     if user is None or user.disabled:
         return None
-    return Principal(UserId(user.id), user.username, Role(user.role))
+    if token_version is not None and token_version != user.token_version:
+        return None
+    return principal_of(user)
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> Principal:
@@ -119,8 +141,12 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> P
     user = result.first()
     ok = await verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or user.disabled:
-        raise ApiError(401, "invalid_credentials", "invalid username or password")
-    return Principal(UserId(user.id), user.username, Role(user.role))
+        raise invalid_credentials()
+    return principal_of(user)
+
+
+def invalid_credentials() -> ApiError:
+    return ApiError(401, "invalid_credentials", "invalid username or password")
 
 
 async def create_user(session: AsyncSession, username: str, password: str, role: Role) -> User:
@@ -170,9 +196,9 @@ async def principal_from_token(
     """Verifies a bearer token and loads its user (401 unless both are valid)."""
     claims = tokens.verify(token)
     async with sessions() as session:
-        principal = await principal_for(session, claims["sub"])
+        principal = await principal_for(session, claims["sub"], claims["ver"])
     if principal is None:
-        raise unauthorized("unknown or disabled user")
+        raise unauthorized("unknown or disabled user, or revoked token")
     return principal
 
 

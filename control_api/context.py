@@ -20,6 +20,8 @@ from control_api.db import SessionFactory
 from control_api.metrics import ApiMetrics
 from control_api.node_client import NodePool
 from control_api.placement import Selector
+from control_api.services.quotas import Limits
+from control_api.services.revocation import SocketRegistry
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,10 @@ class AppContext:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Keys of one-off jobs in flight (e.g. "restart:<stream id>"), so they coalesce.
     pending: set[str] = field(default_factory=set)
+    # Open V1 sockets, re-checked against their users (created by the first socket).
+    sockets: SocketRegistry | None = None
+    # Per-replica limit state (consume buckets, login failures; services/quotas.py).
+    limits: Limits | None = None
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str, key: str | None = None) -> None:
         """Runs `coro` in the background, kept referenced until done; `key` dedups jobs."""

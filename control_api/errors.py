@@ -14,8 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from control_api.db import DATABASE_ERRORS, is_database_failure
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ EXAMPLES: dict[int, tuple[str, str, str]] = {
     409: ("Wrong state for this operation", "stream_not_live", "stream 3f2a… is not live"),
     413: ("Body over 64 KiB", "payload_too_large", "request body exceeds 65536 bytes"),
     422: ("Malformed body", "invalid_request", "body.client_id: Field required"),
+    429: ("A limit was reached", "quota_exceeded", "at most 20 open consumers per user"),
     503: ("No media node could serve the request", "node_unavailable", "media node unreachable"),
 }
 
@@ -146,9 +148,21 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": _validation_detail(exc), "code": "invalid_request"}, 422)
 
 
+def database_unavailable() -> ApiError:
+    return ApiError(503, "database_unavailable", "database unavailable", {"Retry-After": "1"})
+
+
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     log.error("database error on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse({"detail": "database unavailable", "code": "database_unavailable"}, 503)
+    error = database_unavailable()
+    return JSONResponse(error.body(), error.status, headers=error.headers)
+
+
+async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    """OSError/TimeoutError: a database failure if raised in its driver, else a bug."""
+    if is_database_failure(exc):
+        return await _database_down(request, exc)
+    return await _unexpected(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -160,6 +174,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(OperationalError, _database_down)
-    app.add_exception_handler(InterfaceError, _database_down)
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_down)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -24,7 +24,7 @@ from control_api.api.v1 import ws as api_v1
 from control_api.auth import TokenCodec, ensure_first_admin
 from control_api.config import InsecureSettings, Settings, check_secrets, get_settings
 from control_api.context import AppContext
-from control_api.db import create_engine, make_session_factory
+from control_api.db import DbLimits, create_engine, make_session_factory
 from control_api.metrics import ApiMetrics
 from control_api.middleware import AuthGate, BodyLimit, MetricsMiddleware
 from control_api.models import Consumer, Desired, Stream, StreamStatus
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, *, sync: bool = True) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await migrate.upgrade(settings.database_url)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, DbLimits.of(settings))
         sessions = make_session_factory(engine)
         metrics = ApiMetrics()
         token = settings.node_token.get_secret_value() if settings.node_token else None

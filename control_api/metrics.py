@@ -186,3 +186,29 @@ class ApiMetrics:
             Gauge("vasms_ws_connections", "Open V1 WebSocket connections on this replica.")
         )
         self.ws_connections.set(value=0)
+        self.quota_rejections = r.add(
+            Counter(
+                "vasms_quota_rejections_total",
+                "Requests refused with 429 quota_exceeded, by limit.",
+                ("limit",),
+            )
+        )
+        self.logins = r.add(
+            Counter(
+                "vasms_logins_total",
+                "Sign-in attempts by result (ok, invalid, throttled).",
+                ("result",),
+            )
+        )
+        self.password_checks = r.add(
+            Counter(
+                "vasms_password_checks_total",
+                "Password verifications (argon2) run for sign-ins and password changes.",
+            )
+        )
+        self.revoked_sockets = r.add(
+            Counter(
+                "vasms_ws_revoked_total",
+                "V1 sockets closed because their token was revoked or expired.",
+            )
+        )

@@ -13,11 +13,11 @@ import time
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from control_api.auth import bearer_token, principal_from_token
-from control_api.errors import ApiError, unauthorized
+from control_api.db import is_database_failure
+from control_api.errors import ApiError, database_unavailable, unauthorized
 
 PUBLIC_API_PATHS = frozenset({"/api/v2/auth/token"})
 
@@ -97,9 +97,10 @@ class AuthGate:
         except ApiError as error:
             await send_error(send, error)
             return
-        except (OperationalError, InterfaceError):
-            error = ApiError(503, "database_unavailable", "database unavailable")
-            await send_error(send, error)
+        except Exception as exc:
+            if not is_database_failure(exc):
+                raise
+            await send_error(send, database_unavailable())
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

@@ -86,6 +86,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(default=Role.viewer.value, max_length=16)
     disabled: bool = Field(default=False)
+    # Copied into every token ("ver"); bumped by disabling or a password change,
+    # which makes every token issued before invalid at once.
+    token_version: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
 
 

@@ -52,6 +52,30 @@ class UserCreate(BaseModel):
     role: Role = Role.viewer
 
 
+class UserUpdate(BaseModel):
+    """Admin changes to a user; omitted fields stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "operator", "disabled": False}]}
+    )
+
+    role: Role | None = None
+    disabled: bool | None = Field(
+        default=None, description="true revokes every token of the user and closes its consumers."
+    )
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"current_password": "correct-horse", "new_password": "battery-staple"}]
+        }
+    )
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -60,6 +84,7 @@ class UserOut(BaseModel):
                     "id": "6f1c2a4e-2b0d-4c1e-9f55-0f5a7c1d9e21",
                     "username": "bob",
                     "role": "viewer",
+                    "disabled": False,
                     "created_at": "2026-11-25T13:00:00Z",
                 }
             ]
@@ -69,4 +94,5 @@ class UserOut(BaseModel):
     id: str
     username: str
     role: Role
+    disabled: bool = False
     created_at: datetime

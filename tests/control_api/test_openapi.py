@@ -11,10 +11,13 @@ from control_api.main import create_app
 
 # The contract table of ARCHITECTURE.md (plus 401 everywhere, 413 with bodies, 503 via nodes).
 EXPECTED: dict[tuple[str, str], set[str]] = {
-    ("post", "/api/v2/auth/token"): {"200", "401", "413", "422"},
+    ("post", "/api/v2/auth/token"): {"200", "401", "413", "422", "429"},
     ("post", "/api/v2/users"): {"201", "401", "403", "409", "413", "422"},
     ("get", "/api/v2/users"): {"200", "401", "403"},
     ("get", "/api/v2/users/me"): {"200", "401"},
+    ("post", "/api/v2/users/me/password"): {"200", "401", "403", "413", "422", "429"},
+    ("patch", "/api/v2/users/{user_id}"): {"200", "401", "403", "404", "409", "413", "422"},
+    ("delete", "/api/v2/users/{user_id}"): {"204", "401", "403", "404", "409"},
     ("post", "/api/v2/streams"): {"201", "401", "403", "413", "422"},
     ("get", "/api/v2/streams"): {"200", "401"},
     ("get", "/api/v2/streams/{stream_id}"): {"200", "401", "404"},
@@ -29,6 +32,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         "409",
         "413",
         "422",
+        "429",
         "503",
     },
     ("post", "/api/v2/transports/{transport_id}/connect"): {

@@ -24,11 +24,13 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from control_api.auth import Principal, bearer_token, principal_from_token
 from control_api.context import AppContext
-from control_api.errors import ApiError, invalid_request, not_found
+from control_api.db import is_database_failure
+from control_api.errors import ApiError, database_unavailable, invalid_request, not_found
 from control_api.models import Desired, StreamStatus
 from control_api.rtp import can_receive, check_rtp_capabilities, normalise_dtls, restrict_to
+from control_api.services import quotas, turn, viewers
 from control_api.services import streams as stream_ops
-from control_api.services import turn, viewers
+from control_api.services.revocation import LiveSocket, SocketRegistry
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class V1Session:
     socket: WebSocket
     client_id: str
     transports: dict[str, V1Transport] = field(default_factory=dict)
+    creating: int = 0  # createWebRtcTransport calls in flight (count against the limit)
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -92,12 +95,17 @@ async def get_router_rtp_capabilities(s: V1Session, data: dict[str, Any]) -> dic
 
 async def create_webrtc_transport(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
     stream_id = _field(data, "streamId")
-    async with s.ctx.sessions() as session:
-        stream = await stream_ops.get_or_404(session, stream_id)
-        caps = await viewers.router_capabilities(s.ctx, stream)
-        done = await viewers.consume(
-            s.ctx, session, s.user, stream, s.client_id, caps, paused=True, origin="v1"
-        )
+    quotas.check_socket_transports(s.ctx, len(s.transports) + s.creating)
+    s.creating += 1
+    try:
+        async with s.ctx.sessions() as session:
+            stream = await stream_ops.get_or_404(session, stream_id)
+            caps = await viewers.router_capabilities(s.ctx, stream)
+            done = await viewers.consume(
+                s.ctx, session, s.user, stream, s.client_id, caps, paused=True, origin="v1"
+            )
+    finally:
+        s.creating -= 1
     t = done.transport
     s.transports[t["id"]] = V1Transport(
         id=t["id"],
@@ -218,19 +226,49 @@ async def handle(s: V1Session, raw: str) -> None:
         await s.send({"id": msg_id, "ok": True, "data": result})
     except ApiError as error:
         await s.send(_error(msg_id, error))
-    except Exception:
+    except Exception as exc:
+        if is_database_failure(exc):
+            await s.send(_error(msg_id, database_unavailable()))
+            return
         log.exception("V1 message failed")
         await s.send(_error(msg_id, ApiError(500, "internal", "internal error")))
 
 
-async def _authenticate(ctx: AppContext, socket: WebSocket, token: str | None) -> Principal | None:
+async def _authenticate(
+    ctx: AppContext, socket: WebSocket, token: str | None
+) -> tuple[Principal, float] | None:
+    """The socket's user and its token's expiry, or None (refused at the handshake)."""
     token = token or bearer_token(socket.headers.get("authorization"))
     if not token:
         return None
     try:
-        return await principal_from_token(ctx.sessions, ctx.tokens, token)
+        principal = await principal_from_token(ctx.sessions, ctx.tokens, token)
     except ApiError:
         return None
+    except Exception as exc:
+        if not is_database_failure(exc):
+            raise
+        log.warning("V1 handshake refused: database unavailable")
+        return None
+    return principal, float(ctx.tokens.verify(token)["exp"])
+
+
+def _registry(ctx: AppContext) -> SocketRegistry:
+    if ctx.sockets is None:
+        ctx.sockets = SocketRegistry(ctx.sessions, ctx.spawn, ctx.settings.token_check_interval_s)
+    return ctx.sockets
+
+
+def _closer(s: V1Session) -> Callable[[int, str], Awaitable[None]]:
+    """Closes the socket from outside its receive loop (revoked token); the loop then ends."""
+
+    async def close(code: int, reason: str) -> None:
+        s.ctx.metrics.revoked_sockets.inc()
+        async with s.send_lock:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await s.socket.close(code=code, reason=reason)
+
+    return close
 
 
 @router.websocket("/api/v1/ws")
@@ -239,13 +277,15 @@ async def websocket_v1(
 ) -> None:
     """Token as `?token=` or bearer header; refused with HTTP 403 at the handshake."""
     ctx: AppContext = socket.app.state.ctx
-    user = await _authenticate(ctx, socket, token)
-    if user is None:
+    authenticated = await _authenticate(ctx, socket, token)
+    if authenticated is None:
         await socket.close(code=4401)  # before accept: the client sees HTTP 403
         return
+    user, expires_at = authenticated
     await socket.accept()
     client_id = (clientId or f"ws-{uuid.uuid4()}")[:200]
     s = V1Session(ctx, user, socket, client_id)
+    unregister = _registry(ctx).add(LiveSocket(user.id, user.token_version, expires_at, _closer(s)))
     ctx.metrics.ws_connections.inc()
     tasks: set[asyncio.Task[None]] = set()
     slots = asyncio.Semaphore(MAX_IN_FLIGHT)
@@ -265,6 +305,7 @@ async def websocket_v1(
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        unregister()
         # Let calls in flight finish (bounded by the node timeout), so a transport
         # created at the last moment is registered and then closed below.
         if tasks:

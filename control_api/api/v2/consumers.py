@@ -41,7 +41,7 @@ async def router_capabilities(
     response_model=ConsumeResponse,
     summary="Create a receive transport and a consumer of the stream",
     responses=with_examples(
-        responses(401, 404, 409, 413, 422, 503, s409=NOT_LIVE),
+        responses(401, 404, 409, 413, 422, 429, 503, s409=NOT_LIVE),
         422,
         {
             "malformed": ("invalid_request", "body.client_id: Field required"),
