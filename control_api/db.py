@@ -10,13 +10,15 @@ bounded (`VASMS_DB_CONNECT_TIMEOUT_S`, `VASMS_DB_STATEMENT_TIMEOUT_S`,
 `OSError` when it cannot connect, `TimeoutError` when a statement or a
 connect overruns, the pool its own `TimeoutError`, drivers their
 `OperationalError`/`InterfaceError`) is one of `DATABASE_ERRORS`, which the
-edge answers 503 `database_unavailable`. Broken connections are dropped from
-the pool (pre-ping), so service comes back by itself when the database does.
+edge answers 503 `database_unavailable`. Pooled connections are pinged on
+checkout (bounded) and dropped when broken, so service comes back by itself
+when the database does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -132,10 +134,34 @@ def _asyncpg_connect(timeout_s: float) -> Any:
     return connect
 
 
+def _ping_on_checkout(timeout_s: float) -> Any:
+    """Checks a pooled connection before use, within `timeout_s` (SQLAlchemy's pre-ping
+    has no bound of its own: against a frozen server it waits twice the statement
+    timeout). A dead or hung connection is dropped and a new one is made, which
+    fails fast (connect timeout) while the database is down."""
+    import asyncpg
+
+    def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            dbapi_connection.run_async(
+                lambda conn: asyncio.wait_for(conn.fetchval("SELECT 1"), timeout_s)
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Abort it here: the pool's own close first tries a graceful one (2 s).
+            dbapi_connection.driver_connection.terminate()
+            raise sa_exc.DisconnectionError(f"pooled connection unusable: {exc!r}") from exc
+
+    return ping
+
+
 def _statement_timeouts(context: ExceptionContext) -> BaseException | None:
     """A statement that overran its timeout: drop the connection, report the outage."""
     if isinstance(context.original_exception, TimeoutError):
         context.is_disconnect = True  # the connection may be stuck: do not pool it again
+        if context.connection is not None:
+            # Abort it now: the pool's own close first tries a graceful one (2 s).
+            with contextlib.suppress(Exception):
+                context.connection.connection.driver_connection.terminate()
         return DatabaseUnavailable("database statement timed out")
     return None
 
@@ -156,7 +182,6 @@ def create_engine(url: str, limits: DbLimits | None = None) -> AsyncEngine:
         return engine
     engine = create_async_engine(
         url,
-        pool_pre_ping=True,
         pool_size=limits.pool_size,
         max_overflow=limits.max_overflow,
         pool_timeout=limits.pool_timeout_s,
@@ -166,6 +191,8 @@ def create_engine(url: str, limits: DbLimits | None = None) -> AsyncEngine:
         },
     )
     event.listen(engine.sync_engine, "handle_error", _statement_timeouts)
+    ping_s = min(0.5, limits.statement_timeout_s)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_on_checkout(ping_s))
     return engine
 
 
