@@ -224,6 +224,10 @@ async def start_vasms(procs: Processes, tmp: Path) -> VasMs:
         VASMS_JWT_SECRET=secrets.token_hex(32),
         VASMS_ADMIN_USERNAME="admin",
         VASMS_ADMIN_PASSWORD=admin_password,
+        # One bench user stands for every client: lift the per-user limits.
+        VASMS_MAX_CONSUMERS_PER_USER="1000000",
+        VASMS_CONSUME_RATE_PER_USER_S="1000000",
+        VASMS_CONSUME_BURST_PER_USER="1000000",
         VASMS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'vasms.db'}",
         VASMS_NODE_GRPC_LISTEN=node_listen,
         VASMS_MEDIA_NODES=node_listen,

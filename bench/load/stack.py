@@ -142,6 +142,10 @@ async def running_stack(workers: int, **node_env: str) -> AsyncIterator[Stack]:
                 VASMS_JWT_SECRET=secrets.token_hex(32),
                 VASMS_ADMIN_USERNAME="bench",
                 VASMS_ADMIN_PASSWORD=password,
+                # One bench user stands for every viewer: lift the per-user limits.
+                VASMS_MAX_CONSUMERS_PER_USER="1000000",
+                VASMS_CONSUME_RATE_PER_USER_S="1000000",
+                VASMS_CONSUME_BURST_PER_USER="1000000",
                 VASMS_LOG_LEVEL="WARNING",
             ),
             cwd=str(REPO),
