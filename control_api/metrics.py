@@ -8,11 +8,13 @@ filled at scrape time by collectors, so each replica reports the same truth.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
+log = logging.getLogger(__name__)
 LabelValues = tuple[str, ...]
 M = TypeVar("M", bound="_Metric")
 
@@ -138,8 +140,15 @@ class Registry:
         return metric
 
     async def render(self) -> str:
+        """The exposition text; a failing collector (database down) keeps its last values,
+        so a scrape during an outage still shows the counters that explain it."""
         for collect in self.collectors:
-            await collect()
+            try:
+                await collect()
+            except Exception as exc:
+                log.warning(
+                    "metrics collector %s failed: %r", getattr(collect, "__name__", "?"), exc
+                )
         lines: list[str] = []
         for metric in self.metrics:
             lines.extend(metric.header())

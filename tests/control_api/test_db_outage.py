@@ -199,6 +199,8 @@ async def test_postgres_outage_503_then_recovery(tmp_path: Path) -> None:
                 ready = await anon.get("/readyz")
                 assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
                 assert (await anon.get("/healthz")).status_code == 200
+                metrics = await anon.get("/metrics")  # still scraped during the outage
+                assert metrics.status_code == 200 and "vasms_http_requests_total" in metrics.text
             print(
                 f"stopped: 503 after {[round(f, 3) for f in figures]} s; 40 at once {burst:.3f} s"
             )
