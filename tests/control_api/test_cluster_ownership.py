@@ -3,8 +3,11 @@ database) on the same node stops nothing, even across a node restart (state file
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import sys
 from pathlib import Path
 
 import grpc
@@ -16,6 +19,7 @@ from protos import media_node_pb2_grpc as pb_grpc
 from tests.control_api.flows import live_stream, watch_v2
 from tests.control_api.support import (
     ADMIN,
+    REPO,
     ApiServer,
     Node,
     make_settings,
@@ -142,3 +146,21 @@ async def test_configured_cluster_id_is_the_only_one_accepted(tmp_path: Path) ->
             await _as_api(api, node, "GetLoad", pb.GetLoadRequest())
     finally:
         await node.stop()
+
+
+async def test_unreadable_state_file_refuses_to_start(tmp_path: Path) -> None:
+    state = tmp_path / "node-state.json"
+    state.write_text("{not json")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "media_node.server",
+        env={**os.environ, "VASMS_NODE_TOKEN": "t" * 32, "VASMS_NODE_STATE_FILE": str(state)},
+        cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "VASMS_NODE_STATE_FILE" in lines[0], lines
