@@ -88,10 +88,10 @@ def h264_profile_idc(structure: Any) -> int | None:
 
 
 def scaled_size(width: int, height: int, max_height: int) -> tuple[int, int]:
-    """The camera's size, scaled down (aspect kept) to at most ``max_height``; even."""
-    if height > max_height:
-        width, height = round(width * max_height / height), max_height
-    return max(2, width - width % 2), max(2, height - height % 2)
+    """The camera's size, scaled down (aspect kept) to at most ``max_height``; each side
+    rounded to the nearest even number (4:2:0 video)."""
+    scale = min(1.0, max_height / height)
+    return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
 
 
 def bitrate_for(width: int, height: int, base_kbps: int) -> int:
@@ -276,7 +276,11 @@ class Runner:
         profile = h264_profile_idc(structure) if camera == "h264" else None
         forwardable = camera == "h264" and (profile is None or profile in H264_FORWARDABLE_PROFILES)
         passthrough = forwardable and mode != "always" and self.output["codec"] == "h264"
-        detail = f"GStreamer: camera stream caps {structure.to_string()}"
+        detail = "GStreamer: camera stream " + ", ".join(
+            f"{field}={structure.get_value(field)}"
+            for field in ("media", "encoding-name", "clock-rate", "profile-level-id")
+            if structure.has_field(field)
+        )
         emit(
             "camera",
             codec=camera,

@@ -1,4 +1,4 @@
-"""A real RTSP server for ingest tests: GStreamer's gst-rtsp-server serving an H.264 test pattern.
+"""A real RTSP server for ingest tests: GStreamer's gst-rtsp-server imitating an IP camera.
 
 Runs with the *system* Python (``/usr/bin/python3``), which has ``gi`` and the
 GstRtspServer typelib (Debian: python3-gi, gir1.2-gst-rtsp-server-1.0,
@@ -7,8 +7,9 @@ file as a subprocess (``RtspServer.start``) rather than importing it. Once the
 server listens it prints one line, ``READY rtsp://127.0.0.1:<port><path>``, so a
 test awaits that line instead of sleeping.
 
-The stream imitates a camera: H.264 constrained baseline from x264enc with a
-fixed GOP (``--gop`` frames) and SPS/PPS before every IDR. ``--port 0`` picks a
+The stream imitates a camera (``--kind``, see ``CAMERA_KINDS``): by default H.264
+constrained baseline from x264enc with a fixed GOP (``--gop`` frames) and SPS/PPS
+before every IDR; also H.264 main/high, H.265, MJPEG. ``--port 0`` picks a
 free port; restart on the same ``--port`` to simulate a camera coming back.
 """
 
@@ -26,7 +27,42 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = str(Path(__file__).resolve())
 
 
-def _serve(port: int, path: str, width: int, height: int, fps: int, gop: int) -> None:
+CAMERA_KINDS = ("h264", "h264-main", "h264-high", "h265", "mjpeg")
+"""What the test camera can send: H.264 (constrained baseline, main, high), H.265,
+MJPEG; each from a real encoder at the asked size, rate and GOP. (An MPEG-4 Part 2
+camera, avenc_mpeg4 ! rtpmp4vpay, served SDP but no RTP from gst-rtsp-server 1.22
+here.)"""
+
+
+def video_chain(kind: str, gop: int) -> str:
+    """The encoder and payloader of one camera kind (gst-launch syntax: test support only)."""
+    x264 = f"x264enc tune=zerolatency key-int-max={gop} bitrate=2000"
+    h264pay = "rtph264pay name=pay0 pt=96 config-interval=-1"
+    if kind == "h264":
+        return (
+            f"{x264} speed-preset=ultrafast ! video/x-h264,profile=constrained-baseline ! {h264pay}"
+        )
+    if kind in ("h264-main", "h264-high"):
+        # superfast, not ultrafast: x264 signals the lowest profile its tools need, and
+        # ultrafast uses none beyond baseline (no CABAC, no 8x8 transform).
+        return (
+            f"{x264} speed-preset=superfast ! video/x-h264,profile={kind.split('-')[1]} ! {h264pay}"
+        )
+    if kind == "h265":
+        return (
+            f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate=1500 "
+            "! video/x-h265,profile=main ! rtph265pay name=pay0 pt=96 config-interval=-1"
+        )
+    if kind == "mjpeg":
+        # RTP/JPEG (RFC 2435) carries 4:2:0 or 4:2:2 only.
+        return (
+            "videoconvert ! video/x-raw,format=I420 ! jpegenc quality=60 "
+            "! rtpjpegpay name=pay0 pt=26"
+        )
+    raise SystemExit(f"unknown camera kind {kind!r}")
+
+
+def _serve(port: int, path: str, width: int, height: int, fps: int, gop: int, kind: str) -> None:
     import gi  # only in the system Python
 
     gi.require_version("Gst", "1.0")
@@ -41,10 +77,7 @@ def _serve(port: int, path: str, width: int, height: int, fps: int, gop: int) ->
     factory.set_launch(
         "( videotestsrc is-live=true pattern=ball "
         f"! video/x-raw,width={width},height={height},framerate={fps}/1 "
-        "! clockoverlay "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} "
-        "! video/x-h264,profile=constrained-baseline "
-        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        f"! clockoverlay ! {video_chain(kind, gop)} )"
     )
     # One pipeline for every client, as a camera has one encoder.
     factory.set_shared(True)
@@ -69,7 +102,14 @@ class RtspServer:
 
     @classmethod
     async def start(
-        cls, port: int = 0, path: str = "/cam", gop: int = 30, within: float = 15.0
+        cls,
+        port: int = 0,
+        path: str = "/cam",
+        gop: int = 30,
+        within: float = 15.0,
+        kind: str = "h264",
+        size: tuple[int, int] = (640, 360),
+        fps: int = 30,
     ) -> RtspServer:
         """Starts the server and waits for its READY line (raises if it exits first)."""
         process = await asyncio.create_subprocess_exec(
@@ -81,6 +121,14 @@ class RtspServer:
             path,
             "--gop",
             str(gop),
+            "--kind",
+            kind,
+            "--width",
+            str(size[0]),
+            "--height",
+            str(size[1]),
+            "--fps",
+            str(fps),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=None,  # left on the test's stderr: pytest shows it on failure
@@ -123,8 +171,9 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--gop", type=int, default=30, help="key-frame interval in frames")
+    parser.add_argument("--kind", default="h264", choices=CAMERA_KINDS)
     args = parser.parse_args()
-    _serve(args.port, args.path, args.width, args.height, args.fps, args.gop)
+    _serve(args.port, args.path, args.width, args.height, args.fps, args.gop, args.kind)
 
 
 if __name__ == "__main__":

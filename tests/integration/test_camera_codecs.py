@@ -1,0 +1,134 @@
+"""Cameras of every common kind play in aiortc at the camera's own size (transcode auto).
+
+Real gst-rtsp-server cameras (tests/support/rtsp_server.py) at 1280x720: H.264
+constrained baseline, main and high are passed through untouched (no decoder, no
+encoder: the bitstream viewers decode is the camera's); H.265 and MJPEG are
+decoded and re-encoded to H.264 at the camera's size, by an encoder that
+answers key-frame requests. ``transcode: never`` on an H.265 camera fails with a
+sentence a person understands, GStreamer's words after it. ``max_height`` scales a
+transcoded picture down, aspect kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from mediasoup_driver import Router, RouterOptions, Worker
+
+from media_node.ingest import Ingest, IngestSpec, VideoInfo, router_media_codecs
+from tests.support.driver_flow import watch
+from tests.support.rtsp_server import RtspServer
+
+SIZE = (1280, 720)
+PASSTHROUGH = {"h264": "baseline", "h264-main": "main", "h264-high": "high"}
+TRANSCODED = ("h265", "mjpeg")
+
+
+@pytest.fixture
+async def router(worker: Worker) -> AsyncIterator[Router]:
+    r = await worker.create_router(RouterOptions(media_codecs=router_media_codecs()))
+    yield r
+    await r.close()
+
+
+@contextlib.asynccontextmanager
+async def camera_ingest(
+    router: Router, kind: str, fps: int, gop_s: float, **spec: object
+) -> AsyncIterator[tuple[Ingest, RtspServer]]:
+    camera = await RtspServer.start(kind=kind, size=SIZE, fps=fps, gop=round(gop_s * fps))
+    try:
+        ingest = Ingest(router, IngestSpec(kind="rtsp", url=camera.url, **spec))  # type: ignore[arg-type]
+        await ingest.start()
+        try:
+            yield ingest, camera
+        finally:
+            await ingest.stop()
+    finally:
+        await camera.stop()
+
+
+async def wait_status(ingest: Ingest, *wanted: str, within: float = 40.0) -> str:
+    async with asyncio.timeout(within):
+        return await ingest.wait_for_status(*wanted)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", list(PASSTHROUGH))
+async def test_h264_cameras_pass_through_and_play_at_their_size(router: Router, kind: str) -> None:
+    async with camera_ingest(router, kind, fps=25, gop_s=1) as (ingest, _camera):
+        await wait_status(ingest, "live")
+        assert ingest.camera == {
+            "codec": "h264",
+            "h264_profile": PASSTHROUGH[kind],
+            "action": "passthrough",
+        }
+        elements = ingest.elements
+        assert {"rtph264depay", "h264parse", "rtph264pay"} <= set(elements)
+        assert not [e for e in elements if "enc" in e or "dec" in e], elements
+        assert ingest.video == VideoInfo("h264", *SIZE)
+        assert ingest.producer is not None
+        asked = time.monotonic()
+        watching = await watch(router, ingest.producer)
+        frames = await watching.viewer.frames(10, within=30)
+        print(
+            f"\n{kind} passthrough: first frame {frames[0].received_at - asked:.2f} s after consume"
+        )
+        assert {(f.width, f.height) for f in frames} == {SIZE}
+        assert watching.consumer.rtp_parameters["codecs"][0]["mimeType"] == "video/H264"
+        await watching.viewer.close()
+
+
+@pytest.mark.parametrize("kind", TRANSCODED)
+async def test_other_cameras_are_transcoded_to_h264_at_their_size(
+    router: Router, kind: str
+) -> None:
+    """A 10 s camera GOP: a viewer joining mid-GOP still starts at once, because the
+    node's encoder answers its key-frame request (passthrough would wait ~8 s)."""
+    async with camera_ingest(router, kind, fps=15, gop_s=10) as (ingest, _camera):
+        await wait_status(ingest, "live")
+        assert ingest.camera == {"codec": kind, "h264_profile": None, "action": "transcode"}
+        assert {"decodebin", "x264enc", "rtph264pay"} <= set(ingest.elements)
+        assert ingest.video == VideoInfo("h264", *SIZE)
+        assert ingest.producer is not None
+        await asyncio.sleep(2)  # the scenario: join 2 s into the camera's 10 s GOP
+        asked = time.monotonic()
+        watching = await watch(router, ingest.producer)
+        frames = await watching.viewer.frames(10, within=30)
+        ttff = frames[0].received_at - asked
+        print(f"\n{kind} transcoded: first frame {ttff:.2f} s after consume")
+        assert {(f.width, f.height) for f in frames} == {SIZE}
+        assert watching.consumer.rtp_parameters["codecs"][0]["mimeType"] == "video/H264"
+        # Before the camera's next natural key frame (>= 8 s away): the encoder answered.
+        assert ttff < 6.0
+        await watching.viewer.close()
+
+
+async def test_a_camera_that_cannot_play_as_configured_says_why(router: Router) -> None:
+    async with camera_ingest(router, "h265", fps=15, gop_s=1, transcode="never") as (
+        ingest,
+        _camera,
+    ):
+        await wait_status(ingest, "error")
+        print(f"\nreason: {ingest.reason}")
+        human = "camera sends H.265; viewers receive H.264 or VP8 — set transcode to auto"
+        assert ingest.reason.startswith(f"{human} (GStreamer: ")
+        assert "encoding-name=H265" in ingest.reason
+        assert ingest.camera is not None and ingest.camera["codec"] == "h265"
+        assert ingest.producer is not None and ingest.video is None
+
+
+async def test_transcoded_pictures_are_capped_at_max_height(router: Router) -> None:
+    async with camera_ingest(router, "mjpeg", fps=15, gop_s=1, max_height=480) as (
+        ingest,
+        _camera,
+    ):
+        await wait_status(ingest, "live")
+        assert ingest.video == VideoInfo("h264", 854, 480)
+        assert ingest.producer is not None
+        watching = await watch(router, ingest.producer)
+        frames = await watching.viewer.frames(5, within=30)
+        assert {(f.width, f.height) for f in frames} == {(854, 480)}
+        await watching.viewer.close()
