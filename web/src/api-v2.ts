@@ -15,7 +15,7 @@ import { VasmsApiError, VasmsNetworkError } from './errors';
 export type StreamStatus = 'created' | 'starting' | 'live' | 'stopped' | 'error';
 
 export type StreamSource =
-  | { type: 'rtsp'; url: string; transcode?: boolean }
+  | { type: 'rtsp'; url: string; transcode?: 'auto' | boolean }
   | { type: 'rtp' }
   | {
       type: 'test_pattern';
@@ -36,7 +36,11 @@ export interface StreamOut {
   node_id: string | null;
   producer_id: string | null;
   consumer_count: number;
+  /** Operators only (it carries the sender's SRTP key); null for viewers. */
   rtp_endpoint: Record<string, unknown> | null;
+  /** What viewers receive; sizes null when the node does not know them. */
+  video?: { codec: string; width: number | null; height: number | null } | null;
+  audio?: { codec: string } | null;
   created_at: string;
   updated_at: string;
 }
