@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         description="HMAC key of access tokens, at least 32 bytes, shared by all replicas. "
         "Required unless VASMS_DEV=true.",
     )
+    jwt_secret_file: Path | None = Field(
+        default=None, description="A file holding the JWT secret instead (LoadCredential=)."
+    )
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     media_nodes: Annotated[list[str], NoDecode] = Field(
@@ -81,6 +84,9 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     admin_username: str | None = None
     admin_password: SecretStr | None = None
+    admin_password_file: Path | None = Field(
+        default=None, description="A file holding the first admin's password instead."
+    )
     enable_v2: bool = Field(
         default=True,
         description="Serve the V2 media and stream routes; false leaves sign-in and users (V1 "
@@ -209,6 +215,26 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def _secret_files(self) -> Settings:
+        """VASMS_JWT_SECRET_FILE / VASMS_ADMIN_PASSWORD_FILE: secrets as systemd credentials
+        or mounted files, never in the environment or argv."""
+        for name in ("jwt_secret", "admin_password"):
+            path: Path | None = getattr(self, f"{name}_file")
+            if path is None:
+                continue
+            env = f"VASMS_{name.upper()}"
+            if getattr(self, name) is not None:
+                raise ValueError(f"set {env} or {env}_FILE, not both")
+            try:
+                value = path.read_text().strip()
+            except OSError as error:
+                raise ValueError(f"{env}_FILE: cannot read {path} ({error.strerror})") from None
+            if not value:
+                raise ValueError(f"{env}_FILE: {path} is empty")
+            setattr(self, name, SecretStr(value))
+        return self
 
     @model_validator(mode="after")
     def _node_security(self) -> Settings:

@@ -106,11 +106,8 @@ def _deploy_values(path: Path) -> dict[str, str]:
     return dict(pairs)
 
 
-@pytest.mark.parametrize(
-    "path", ["deploy/k8s/config.yaml", "deploy/systemd/control-api.env.example"]
-)
-def test_deploy_files_carry_no_usable_secrets(path: str) -> None:
-    values = _deploy_values(REPO / path)
+def test_deploy_files_carry_no_usable_secrets() -> None:
+    values = _deploy_values(REPO / "deploy/k8s/config.yaml")
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         jwt_secret=values["VASMS_JWT_SECRET"],
@@ -119,6 +116,39 @@ def test_deploy_files_carry_no_usable_secrets(path: str) -> None:
     problems = secret_problems(settings)
     assert any("VASMS_JWT_SECRET" in p for p in problems), problems
     assert any("VASMS_ADMIN_PASSWORD" in p for p in problems), problems
+    # systemd: secrets come as credentials, none sits in the environment file.
+    example = _deploy_values(REPO / "deploy/systemd/control-api.env.example")
+    assert "VASMS_JWT_SECRET" not in example and "VASMS_ADMIN_PASSWORD" not in example
+    unit = (REPO / "deploy/systemd/vasms-control-api.service").read_text().splitlines()
+    assert "Environment=VASMS_JWT_SECRET_FILE=%d/jwt-secret" in unit
+    assert "LoadCredential=jwt-secret:/etc/vasms/credentials/jwt-secret" in unit
+    assert "Environment=VASMS_ADMIN_PASSWORD_FILE=%d/admin-password" in unit
+
+
+async def test_secrets_from_files(tmp_path: Path) -> None:
+    """VASMS_JWT_SECRET_FILE / VASMS_ADMIN_PASSWORD_FILE (systemd LoadCredential=)."""
+    import secrets
+
+    jwt_file, password_file = tmp_path / "jwt-secret", tmp_path / "admin-password"
+    jwt_file.write_text("change-me\n")
+    password_file.write_text(secrets.token_urlsafe(18) + "\n")
+    env = _env(
+        tmp_path,
+        {
+            "VASMS_JWT_SECRET": None,
+            "VASMS_ADMIN_PASSWORD": None,
+            "VASMS_JWT_SECRET_FILE": str(jwt_file),
+            "VASMS_ADMIN_PASSWORD_FILE": str(password_file),
+        },
+    )
+    code, _out, err = await run_to_exit(env, "serve")
+    assert code != 0 and "VASMS_JWT_SECRET is a placeholder" in err, err
+    jwt_file.write_text(secrets.token_urlsafe(48) + "\n")
+    async with api_process(env, tmp_path) as api:
+        await api.token(env["VASMS_ADMIN_USERNAME"], password_file.read_text().strip())
+    both = dict(env, VASMS_JWT_SECRET=secrets.token_urlsafe(48))
+    code, _out, err = await run_to_exit(both, "serve")
+    assert code != 0 and "not both" in err, err
 
 
 def test_compose_requires_every_secret() -> None:
