@@ -8,6 +8,7 @@ from protos import media_node_pb2 as pb
 from tests.control_api.flows import live_stream, wait_status, watch_v2
 from tests.control_api.support import ADMIN, ApiServer, Node, wait_until
 from tests.support import ingest as media
+from tests.support.rtsp_server import RtspServer
 
 
 async def test_rtp_push_endpoint_is_for_operators_only(api: ApiServer, node: Node) -> None:
@@ -79,3 +80,46 @@ async def test_transcode_modes_and_video(api: ApiServer, node: Node) -> None:
     assert stream["video"] == {"codec": "vp8", "width": 320, "height": 240}
     info = await node.call("GetStream", pb.GetStreamRequest(stream_id=stream["id"]))
     assert (info.video.width, info.video.height) == (320, 240)
+
+
+async def test_cameras_through_rest_say_what_they_send(api: ApiServer, node: Node) -> None:
+    """An H.265 camera: `transcode: false` is an error saying why; the default (auto)
+    plays it as H.264 at the camera's size, and GET shows that."""
+    operator = await api.user("otto", "operator")
+    camera = await RtspServer.start(kind="h265", size=(1280, 720), fps=15, gop=15)
+    try:
+        async with api.client(operator) as c:
+            r = await c.post(
+                "/api/v2/streams",
+                json={
+                    "name": "hevc-as-is",
+                    "source": {"type": "rtsp", "url": camera.url, "transcode": False},
+                },
+            )
+            refused = r.json()["id"]
+            assert (await c.post(f"/api/v2/streams/{refused}/start")).status_code == 200
+        errored = await wait_status(api, operator, refused, "error")
+        assert errored["status_reason"].startswith(
+            "camera sends H.265; viewers receive H.264 or VP8 — set transcode to auto (GStreamer:"
+        )
+        stream = await live_stream(
+            api, operator, {"name": "hevc", "source": {"type": "rtsp", "url": camera.url}}
+        )
+        assert stream["source"]["transcode"] == "auto"
+
+        async def with_video() -> dict | None:
+            async with api.client(operator) as c:
+                body = (await c.get(f"/api/v2/streams/{stream['id']}")).json()
+            return body if body["video"] else None
+
+        shown = await wait_until(with_video)
+        assert shown["video"] == {"codec": "h264", "width": 1280, "height": 720}
+        async with api.client(operator) as c:
+            watch = await watch_v2(c, stream["id"], "otto")
+            try:
+                frames = await watch.viewer.frames(5, within=30)
+                assert {(f.width, f.height) for f in frames} == {(1280, 720)}
+            finally:
+                await watch.viewer.close()
+    finally:
+        await camera.stop()
