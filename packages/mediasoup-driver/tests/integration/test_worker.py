@@ -107,7 +107,9 @@ async def test_ten_thousand_concurrent_requests_get_their_own_answers() -> None:
 
 
 async def test_sigkill_fails_pending_requests_and_fires_died() -> None:
-    worker = await Worker.start()
+    # The request timeout is far beyond the waits below: a WorkerClosedError then proves
+    # the requests failed because the worker died, not because they timed out.
+    worker = await Worker.start(WorkerSettings(request_timeout=600.0))
     router = await worker.create_router()
     router_reasons: list[str] = []
     router.on_close.add_listener(router_reasons.append)
@@ -119,15 +121,12 @@ async def test_sigkill_fails_pending_requests_and_fires_died() -> None:
     pending = [asyncio.ensure_future(worker.dump()) for _ in range(200)]
     await asyncio.sleep(0)  # let the requests be written
     assert worker.channel.pending_count == 200
-    killed_at = time.monotonic()
     os.kill(worker.pid, signal.SIGKILL)
 
-    results = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), timeout=1.0)
-    elapsed = time.monotonic() - killed_at
-    assert elapsed < 1.0
+    results = await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), timeout=60)
     assert all(isinstance(r, WorkerClosedError) for r in results), results[:3]
 
-    exit_info = await asyncio.wait_for(worker.died.wait(), timeout=1.0)
+    exit_info = await asyncio.wait_for(worker.died.wait(), timeout=60)
     assert exit_info.signal == signal.SIGKILL
     assert exit_info.code is None
     assert died_values == [exit_info]
@@ -203,10 +202,11 @@ async def test_binary_that_never_reports_running_times_out(tmp_path) -> None:
     fake = tmp_path / "silent-worker"
     fake.write_text("#!/bin/sh\nexec sleep 30\n")
     fake.chmod(0o755)
+    # The fake sleeps 30 s: failing well before it exits shows start_timeout was applied.
     started = time.monotonic()
     with pytest.raises(WorkerStartError, match="did not report running"):
         await Worker.start(WorkerSettings(worker_bin=str(fake), start_timeout=0.5))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 25
 
 
 async def test_request_timeout_and_recovery(worker: Worker) -> None:
