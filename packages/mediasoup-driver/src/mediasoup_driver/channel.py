@@ -42,7 +42,7 @@ from .fbs.FBS.Request import Request as request_fbs
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Response.Response import Response
 from .fbs_reader import field_position
-from .wire import UUID_LENGTH, RequestTemplate, Sentinels, locate_once
+from .wire import UUID_LENGTH, Reply, RequestTemplate, Sentinels, locate_once
 
 MESSAGE_MAX_LEN = 8 * 1024 * 1024
 """Largest frame, size prefix included (Channel.js MESSAGE_MAX_LEN, ChannelSocket.cpp)."""
@@ -77,7 +77,7 @@ _Received = tuple[str, int, notification_fbs.Notification]
 
 
 class _Pending(NamedTuple):
-    future: asyncio.Future[Response]
+    future: asyncio.Future[Reply]
     method: int
     timer: asyncio.TimerHandle | None
 
@@ -206,8 +206,8 @@ class Channel:
         body: BodyWriter | None = None,
         *,
         timeout: float | None = None,
-    ) -> asyncio.Future[Response]:
-        """Sends a request; the future resolves with the accepted Response.
+    ) -> asyncio.Future[Reply]:
+        """Sends a request; the future resolves with the accepted answer (a wire.Reply).
 
         A rejected request raises ChannelRequestError (or its TypeError/NotFound
         subclasses); no answer within ``timeout`` (default: the channel's)
@@ -269,26 +269,27 @@ class Channel:
     def send(
         self,
         template: RequestTemplate,
-        values: Mapping[str, str | int] | None = None,
+        strings: Mapping[str, str] | None = None,
+        numbers: Mapping[str, int] | None = None,
         *,
         timeout: float | None = None,
-    ) -> asyncio.Future[Response]:
-        """Sends a templated request under a new id with ``values`` patched in; same
-        contract as ``request``."""
+    ) -> asyncio.Future[Reply]:
+        """Sends a templated request under a new id with the named ``strings`` (ids) and
+        ``numbers`` (SSRCs) patched in; same contract as ``request``."""
         if self._closed:
             name = METHOD_NAMES.get(template.method, template.method)
             raise WorkerClosedError(f"channel closed [method:{name}]")
         self._next_id = self._next_id + 1 if self._next_id < _MAX_REQUEST_ID else 1
         request_id = self._next_id
-        frame = template.render(request_id, values)
+        frame = template.render(request_id, strings, numbers)
         return self._send_frame(frame, request_id, template.method, timeout)
 
     def _send_frame(
         self, frame: bytes | bytearray, request_id: int, method: int, timeout: float | None
-    ) -> asyncio.Future[Response]:
+    ) -> asyncio.Future[Reply]:
         if len(frame) > MESSAGE_MAX_LEN:
             raise InvalidStateError(f"request too big ({len(frame)} bytes)")
-        future: asyncio.Future[Response] = self._loop.create_future()
+        future: asyncio.Future[Reply] = self._loop.create_future()
         limit = self.request_timeout if timeout is None else timeout
         timer = self._loop.call_later(limit, self._on_timeout, request_id) if limit > 0 else None
         self._pending[request_id] = _Pending(future, method, timer)
@@ -439,11 +440,11 @@ class Channel:
             entry.timer.cancel()
         if entry.future.done():
             return
-        response = Response()
-        response.Init(buf, table)
         if accepted:
-            entry.future.set_result(response)
+            entry.future.set_result(Reply.read(buf, table, request_id))
         else:
+            response = Response()
+            response.Init(buf, table)
             error = response.Error()
             reason = response.Reason()
             entry.future.set_exception(

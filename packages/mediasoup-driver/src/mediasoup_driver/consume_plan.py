@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     import asyncio
 
     from .consumer import ConsumerLayers
-    from .fbs.FBS.Response.Response import Response
     from .producer import Producer
+    from .wire import Reply
 
 RTP_TYPE_NAMES = {
     FbsRtpType.SIMPLE: "simple",
@@ -131,18 +131,16 @@ class ConsumePlan:
         consumer_id: str,
         rtp_parameters: RtpParameters,
         paused: bool,
-    ) -> asyncio.Future[Response]:
+    ) -> asyncio.Future[Reply]:
         """Sends TRANSPORT_CONSUME from the cached bytes with this consumer's ids patched in."""
         template = self._template(channel, rtp_parameters["mid"], paused)
         encoding = rtp_parameters["encodings"][0]
-        values: dict[str, str | int] = {
-            "transport_id": transport_id,
-            "consumer_id": consumer_id,
-            "ssrc": encoding["ssrc"],
-        }
+        numbers = {"ssrc": encoding["ssrc"]}
         if "rtx" in encoding:
-            values["rtx_ssrc"] = encoding["rtx"]["ssrc"]
-        return channel.send(template, values)
+            numbers["rtx_ssrc"] = encoding["rtx"]["ssrc"]
+        return channel.send(
+            template, {"transport_id": transport_id, "consumer_id": consumer_id}, numbers
+        )
 
     def _template(self, channel: Channel, mid: str, paused: bool) -> RequestTemplate:
         key = (mid, paused)

@@ -39,9 +39,9 @@ from .rtp_parameters import MediaKind, RtpCapabilities, RtpParameters
 from .wire import body_as, body_position, plain
 
 if TYPE_CHECKING:
-    from .fbs.FBS.Response.Response import Response
     from .producer import Producer, ProducerId
     from .transport import Transport
+    from .wire import Reply
 
 ConsumerId = NewType("ConsumerId", str)
 
@@ -142,7 +142,7 @@ class Consumer:
         rtp_parameters: RtpParameters,
         consumer_type: str,
         app_data: dict[str, Any],
-        send: Callable[[], Awaitable[Response]],
+        send: Callable[[], Awaitable[Reply]],
         transport: Transport | None = None,
     ) -> Consumer:
         """Sends TRANSPORT_CONSUME (``send``) and builds the consumer from the answer.
@@ -263,7 +263,7 @@ class Consumer:
             body,
         )
         preferred = None
-        if response.Body() is not None:
+        if response.body:
             layers_fbs = body_as(response, SetPreferredLayersResponse).PreferredLayers()
             if layers_fbs is not None:
                 preferred = ConsumerLayers(layers_fbs.SpatialLayer(), layers_fbs.TemporalLayer())
@@ -295,7 +295,8 @@ class Consumer:
             lambda: messages.CLOSE_CONSUMER.send(
                 self._channel, self._context.transport_id, self.id
             ),
-            f"closing consumer {self.id}",
+            "consumer",
+            self.id,
         )
 
     # -- notifications and closing -------------------------------------------------------

@@ -18,7 +18,7 @@ from .errors import InvalidStateError, MediasoupError
 
 if TYPE_CHECKING:
     from .channel import Channel
-    from .fbs.FBS.Response.Response import Response
+    from .wire import Reply
 
 K = TypeVar("K", bound=str)
 C = TypeVar("C")
@@ -103,8 +103,8 @@ async def create_request(
     channel: Channel,
     entity_id: str,
     parent: Children[K, C],
-    send: Callable[[], Awaitable[Response]],
-) -> Response:
+    send: Callable[[], Awaitable[Reply]],
+) -> Reply:
     """Sends the create request of a new entity and returns the worker's answer.
 
     The worker may notify about the new id before it answers (e.g.
@@ -125,7 +125,7 @@ async def create_request(
     return response
 
 
-async def soft_close(send: Callable[[], Awaitable[object]], what: str) -> None:
+async def soft_close(send: Callable[[], Awaitable[object]], what: str, entity_id: str) -> None:
     """Sends a close request whose failure changes nothing for the caller.
 
     The entity is already closed locally; if the worker is gone or already
@@ -135,4 +135,4 @@ async def soft_close(send: Callable[[], Awaitable[object]], what: str) -> None:
     try:
         await send()
     except MediasoupError as error:
-        _log.debug("%s: %s", what, error)
+        _log.debug("closing %s %s: %s", what, entity_id, error)

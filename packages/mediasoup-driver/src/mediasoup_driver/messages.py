@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from .channel import Channel
-    from .fbs.FBS.Response.Response import Response
+    from .wire import Reply
 
 
 R = TypeVar("R")
@@ -56,17 +56,16 @@ class IdRequest:
     add_id: Callable[[flatbuffers.Builder, int], None]
     end: Callable[[flatbuffers.Builder], int]
 
-    def send(self, channel: Channel, handler_id: str, entity_id: str) -> asyncio.Future[Response]:
+    def send(self, channel: Channel, handler_id: str, entity_id: str) -> asyncio.Future[Reply]:
         """Sends the request; from the channel's template when the ids are UUIDs (always,
         except producer ids an application chose itself)."""
         if _is_uuid_shaped(entity_id) and (not handler_id or _is_uuid_shaped(handler_id)):
             template = channel.template_for(
                 (self.method, bool(handler_id)), lambda: self._template(channel, bool(handler_id))
             )
-            values = {"entity_id": entity_id}
             if handler_id:
-                values["handler_id"] = handler_id
-            return channel.send(template, values)
+                return channel.send(template, {"entity_id": entity_id, "handler_id": handler_id})
+            return channel.send(template, {"entity_id": entity_id})
         return channel.request(self.method, handler_id, self.body_type, self._writer(entity_id))
 
     def _writer(self, entity_id: str) -> Callable[[flatbuffers.Builder], int]:

@@ -240,7 +240,8 @@ class Producer:
             lambda: messages.CLOSE_PRODUCER.send(
                 self._channel, self._context.transport_id, self.id
             ),
-            f"closing producer {self.id}",
+            "producer",
+            self.id,
         )
 
     def _check_open(self) -> None:

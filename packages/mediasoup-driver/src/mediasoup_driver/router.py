@@ -197,7 +197,8 @@ class Router:
         self._mark_closed(CloseReason.CLOSED)
         await soft_close(
             lambda: messages.CLOSE_ROUTER.send(self._channel, "", self.id),
-            f"closing router {self.id}",
+            "router",
+            self.id,
         )
 
     def _on_worker_closed(self, reason: CloseReason) -> None:

@@ -28,7 +28,6 @@ from .errors import InvalidStateError, MediasoupTypeError, NotFoundError
 from .events import Event, OnceEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.Response.Response import Response
 from .fbs.FBS.Transport import ListenInfo as listen_info_fbs
 from .fbs.FBS.Transport import Options as options_fbs
 from .fbs.FBS.Transport import PortRange as port_range_fbs
@@ -38,7 +37,7 @@ from .fbs.FBS.Transport.Tuple import Tuple as FbsTuple
 from .lifecycle import Children, CloseReason, child_reason, soft_close
 from .producer import Producer, ProducerContext, ProducerId, ProducerOptions
 from .rtp_parameters import RtpCapabilities, RtpParameters
-from .wire import body_as, plain
+from .wire import Reply, body_as, plain
 
 TransportId = NewType("TransportId", str)
 TransportProtocol = Literal["udp", "tcp"]
@@ -240,7 +239,8 @@ class Transport:
         self._mark_closed(CloseReason.CLOSED)
         await soft_close(
             lambda: messages.CLOSE_TRANSPORT.send(self._channel, self.router_id, self.id),
-            f"closing {self.kind_name} {self.id}",
+            self.kind_name,
+            self.id,
         )
 
     def _on_router_closed(self, reason: CloseReason) -> None:
@@ -345,7 +345,7 @@ class Transport:
         if plan is not None and options.preferred_layers is None and not options.ignore_dtx:
             templated = plan
 
-            def send() -> Awaitable[Response]:
+            def send() -> Awaitable[Reply]:
                 return templated.send(
                     self._channel, self.id, consumer_id, rtp_parameters, options.paused
                 )
@@ -361,7 +361,7 @@ class Transport:
                 options.ignore_dtx,
             )
 
-            def send() -> Awaitable[Response]:
+            def send() -> Awaitable[Reply]:
                 return self._channel.request(
                     Method.TRANSPORT_CONSUME, self.id, RequestBody.Transport_ConsumeRequest, body
                 )
@@ -382,7 +382,7 @@ class Transport:
         rtp_parameters: RtpParameters,
         consumer_type: str,
         app_data: dict[str, Any],
-        send: Callable[[], Awaitable[Response]],
+        send: Callable[[], Awaitable[Reply]],
     ) -> Consumer:
         """The one path that makes a Consumer for every transport kind."""
         consumer = await Consumer.create(

@@ -20,10 +20,9 @@ import struct
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from .errors import MediasoupError, WireError
-from .fbs.FBS.Response.Response import Response
+from .errors import WireError
 from .fbs_reader import read_table
 
 _RESPONSE_BODY = 3  # response.fbs: id, accepted, body_type, body
@@ -101,25 +100,32 @@ class RequestTemplate:
             ),
         )
 
-    def render(self, request_id: int, values: Mapping[str, str | int] | None = None) -> bytearray:
+    def render(
+        self,
+        request_id: int,
+        strings: Mapping[str, str] | None = None,
+        numbers: Mapping[str, int] | None = None,
+    ) -> bytearray:
         """The frame with this request id and these field values written in.
 
         Every field of the template must be given; strings must be 36
-        characters long (the sentinel's length), else ValueError.
+        characters long (the sentinel's length), else WireError.
         """
         frame = bytearray(self.frame)
         _U32.pack_into(frame, self.id_offset, request_id)
-        if values is None:
-            if self.strings or self.u32s:
-                raise WireError("template fields not given")
-            return frame
-        for name, at in self.strings:
-            encoded = str(values[name]).encode()
-            if len(encoded) != UUID_LENGTH:
-                raise WireError(f"template field {name} must be {UUID_LENGTH} bytes long")
-            frame[at : at + UUID_LENGTH] = encoded
-        for name, at in self.u32s:
-            _U32.pack_into(frame, at, int(values[name]))
+        if self.strings:
+            if strings is None:
+                raise WireError("template string fields not given")
+            for name, at in self.strings:
+                encoded = strings[name].encode()
+                if len(encoded) != UUID_LENGTH:
+                    raise WireError(f"template field {name} must be {UUID_LENGTH} bytes long")
+                frame[at : at + UUID_LENGTH] = encoded
+        if self.u32s:
+            if numbers is None:
+                raise WireError("template number fields not given")
+            for name, at in self.u32s:
+                _U32.pack_into(frame, at, numbers[name])
         return frame
 
 
@@ -130,27 +136,38 @@ class _Table(Protocol):
 TableT = TypeVar("TableT", bound=_Table)
 
 
-def body_as(response: Response, table_type: type[TableT]) -> TableT:
-    """Returns the response body read as ``table_type`` (the caller knows the method)."""
-    table = response.Body()
-    if table is None:
-        raise MediasoupError(f"worker response has no body (expected {table_type.__name__})")
+class Reply(NamedTuple):
+    """An accepted answer of the worker (FBS.Response.Response, already read).
+
+    The channel resolves every request with one: the envelope is read by
+    direct struct reads, and callers read the body with the fbs_reader
+    functions (hot paths) or as a generated table (``body_as``).
+    """
+
+    id: int
+    buf: bytes
+    body: int
+    """Position of the body table in ``buf``; 0 when the answer has no body."""
+
+    @classmethod
+    def read(cls, buf: bytes, response: int, request_id: int) -> Reply:
+        return cls(request_id, buf, read_table(buf, response, _RESPONSE_BODY))
+
+
+def body_as(reply: Reply, table_type: type[TableT]) -> TableT:
+    """Returns the reply body read as ``table_type`` (the caller knows the method)."""
+    if not reply.body:
+        raise WireError(f"worker response has no body (expected {table_type.__name__})")
     body = table_type()
-    body.Init(table.Bytes, table.Pos)
+    body.Init(reply.buf, reply.body)
     return body
 
 
-def body_position(response: Response) -> tuple[bytes, int]:
-    """(buffer, position) of the response body table, for the fbs_reader functions."""
-    table = response.Body()
-    if table is None:
-        raise MediasoupError("worker response has no body")
-    return table.Bytes, table.Pos
-
-
-def reply_body(buf: bytes, table: int) -> int:
-    """Position of a Response table's body, or 0 when it has none."""
-    return read_table(buf, table, _RESPONSE_BODY)
+def body_position(reply: Reply) -> tuple[bytes, int]:
+    """(buffer, position) of the reply body table, for the fbs_reader functions."""
+    if not reply.body:
+        raise WireError("worker response has no body")
+    return reply.buf, reply.body
 
 
 def strings(length: int, item: Callable[[int], bytes]) -> list[str]:

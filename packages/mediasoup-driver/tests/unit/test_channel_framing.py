@@ -91,7 +91,7 @@ async def test_frames_split_byte_by_byte_are_reassembled(channel: Channel) -> No
     for i in range(len(stream)):
         channel._on_data(stream[i : i + 1])
     answers = await asyncio.gather(*futures)
-    assert [a.Id() for a in answers] == [1, 2, 3]
+    assert [a.id for a in answers] == [1, 2, 3]
     assert channel._partial == bytearray()
 
 
@@ -99,7 +99,7 @@ async def test_many_frames_in_one_read(channel: Channel) -> None:
     futures = [channel.request(Method.WORKER_DUMP) for _ in range(100)]
     channel._on_data(b"".join(response(i) for i in range(1, 101)))
     answers = await asyncio.gather(*futures)
-    assert [a.Id() for a in answers] == list(range(1, 101))
+    assert [a.id for a in answers] == list(range(1, 101))
 
 
 async def test_rejected_request_raises_typed_error(channel: Channel) -> None:
@@ -150,11 +150,11 @@ async def test_oversized_frame_is_discarded_without_crashing(channel: Channel) -
     future = channel.request(Method.WORKER_DUMP)
     channel._on_data((PAYLOAD_MAX_LEN + 1).to_bytes(4, "little") + b"\0" * 16)
     channel._on_data(response(1))
-    assert (await future).Id() == 1
+    assert (await future).id == 1
 
 
 async def test_request_ids_wrap_to_one(channel: Channel) -> None:
     channel._next_id = 0xFFFFFFFF
     future = channel.request(Method.WORKER_DUMP)
     channel._on_data(response(1))
-    assert (await future).Id() == 1
+    assert (await future).id == 1
