@@ -42,6 +42,10 @@ class FailureWindow:
         self.clock = clock
         self._failures: dict[Key, deque[float]] = {}
 
+    def __len__(self) -> int:
+        """Keys remembered (bounded by `max_keys`)."""
+        return len(self._failures)
+
     def _recent(self, key: Key, now: float) -> deque[float] | None:
         times = self._failures.get(key)
         if times is None:
