@@ -21,7 +21,8 @@ then nothing until EOF. stdout: one JSON object per line, ``{"event": ...}``:
 ``elements`` (the pipeline's element factories: ``stage`` ``built`` once the part
 known in advance is built, ``video`` once the part chosen by the camera is), ``camera``
 (what an RTSP camera sends and what is done with it), ``video`` (codec and size
-the viewers receive), ``error`` (``element``, ``message``, ``debug``, and a human
+the viewers receive), ``unused_stream`` (a camera stream not ingested, e.g. its
+audio, drained into a fakesink), ``error`` (``element``, ``message``, ``debug``, and a human
 ``reason`` when the runner knows better than GStreamer), ``eos``. Logs go to stderr.
 
 With ``GST_DEBUG_DUMP_DOT_DIR`` set, the pipeline is written there as
@@ -268,7 +269,15 @@ class Runner:
         caps = pad.get_current_caps() or pad.query_caps(None)
         structure = caps.get_structure(0)
         if structure.get_string("media") != "video" or self.video_linked:
-            return  # audio (not ingested yet) or a second video stream
+            # The camera's audio (not ingested yet) or a second video stream: drained
+            # into a fakesink, so that no stream of the session is left unlinked.
+            encoding = (structure.get_string("encoding-name") or "").upper()
+            emit("unused_stream", media=structure.get_string("media"), encoding=encoding)
+            sink = self.make("fakesink", sync=False, async_=False)
+            sink.sync_state_with_parent()
+            pad.link(sink.get_static_pad("sink"))
+            emit("elements", stage="unused", elements=self.factories())
+            return
         self.video_linked = True
         encoding = (structure.get_string("encoding-name") or "").upper()
         camera = CAMERA_CODECS.get(encoding, encoding.lower() or "unknown")

@@ -132,3 +132,26 @@ async def test_transcoded_pictures_are_capped_at_max_height(router: Router) -> N
         frames = await watching.viewer.frames(5, within=30)
         assert {(f.width, f.height) for f in frames} == {(854, 480)}
         await watching.viewer.close()
+
+
+@pytest.mark.parametrize(("kind", "audio"), [("h264", "aac"), ("h264", "pcma"), ("h265", "pcmu")])
+async def test_cameras_with_audio_play_their_video(router: Router, kind: str, audio: str) -> None:
+    """The camera's audio stream (not ingested yet) is drained, never left unlinked to
+    stall the session: the video plays at the camera's size."""
+    camera = await RtspServer.start(kind=kind, size=SIZE, fps=15, gop=15, audio=audio)
+    ingest = Ingest(router, IngestSpec(kind="rtsp", url=camera.url))
+    try:
+        await ingest.start()
+        await wait_status(ingest, "live")
+        async with asyncio.timeout(10):
+            while "fakesink" not in ingest.elements:
+                await ingest.elements_changed.wait()
+        assert ingest.producer is not None
+        watching = await watch(router, ingest.producer)
+        frames = await watching.viewer.frames(10, within=30)
+        assert {(f.width, f.height) for f in frames} == {SIZE}
+        await watching.viewer.close()
+        assert ingest.status == "live"
+    finally:
+        await ingest.stop()
+        await camera.stop()

@@ -62,7 +62,34 @@ def video_chain(kind: str, gop: int) -> str:
     raise SystemExit(f"unknown camera kind {kind!r}")
 
 
-def _serve(port: int, path: str, width: int, height: int, fps: int, gop: int, kind: str) -> None:
+AUDIO_KINDS = ("aac", "pcma", "pcmu")
+
+
+def audio_chain(kind: str) -> str:
+    """A 440 Hz tone as a camera's microphone would send it (second stream, ``pay1``)."""
+    tone = "audiotestsrc is-live=true wave=sine freq=440 volume=0.3"
+    if kind == "aac":
+        return (
+            f"{tone} ! audio/x-raw,rate=16000,channels=1 ! avenc_aac ! aacparse "
+            "! rtpmp4gpay name=pay1 pt=97"
+        )
+    if kind in ("pcma", "pcmu"):
+        encoder = "alawenc" if kind == "pcma" else "mulawenc"
+        pay = "rtppcmapay name=pay1 pt=8" if kind == "pcma" else "rtppcmupay name=pay1 pt=0"
+        return f"{tone} ! audio/x-raw,rate=8000,channels=1 ! {encoder} ! {pay}"
+    raise SystemExit(f"unknown audio kind {kind!r}")
+
+
+def _serve(
+    port: int,
+    path: str,
+    width: int,
+    height: int,
+    fps: int,
+    gop: int,
+    kind: str,
+    audio: str | None = None,
+) -> None:
     import gi  # only in the system Python
 
     gi.require_version("Gst", "1.0")
@@ -77,7 +104,7 @@ def _serve(port: int, path: str, width: int, height: int, fps: int, gop: int, ki
     factory.set_launch(
         "( videotestsrc is-live=true pattern=ball "
         f"! video/x-raw,width={width},height={height},framerate={fps}/1 "
-        f"! clockoverlay ! {video_chain(kind, gop)} )"
+        f"! clockoverlay ! {video_chain(kind, gop)} " + (audio_chain(audio) if audio else "") + " )"
     )
     # One pipeline for every client, as a camera has one encoder.
     factory.set_shared(True)
@@ -110,6 +137,7 @@ class RtspServer:
         kind: str = "h264",
         size: tuple[int, int] = (640, 360),
         fps: int = 30,
+        audio: str | None = None,
     ) -> RtspServer:
         """Starts the server and waits for its READY line (raises if it exits first)."""
         process = await asyncio.create_subprocess_exec(
@@ -129,6 +157,7 @@ class RtspServer:
             str(size[1]),
             "--fps",
             str(fps),
+            *(["--audio", audio] if audio else []),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=None,  # left on the test's stderr: pytest shows it on failure
@@ -172,8 +201,9 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--gop", type=int, default=30, help="key-frame interval in frames")
     parser.add_argument("--kind", default="h264", choices=CAMERA_KINDS)
+    parser.add_argument("--audio", default=None, choices=AUDIO_KINDS)
     args = parser.parse_args()
-    _serve(args.port, args.path, args.width, args.height, args.fps, args.gop, args.kind)
+    _serve(args.port, args.path, args.width, args.height, args.fps, args.gop, args.kind, args.audio)
 
 
 if __name__ == "__main__":
