@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, NewType, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, NewType
 
 import flatbuffers
 
@@ -24,8 +24,6 @@ from .events import Event, OnceEvent
 from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
 from .fbs.FBS.Consumer import SetPreferredLayersRequest as set_preferred_layers_fbs
 from .fbs.FBS.Consumer import SetPriorityRequest as set_priority_fbs
-from .fbs.FBS.Consumer.DumpResponse import DumpResponse, DumpResponseT
-from .fbs.FBS.Consumer.GetStatsResponse import GetStatsResponse
 from .fbs.FBS.Consumer.LayersChangeNotification import LayersChangeNotification
 from .fbs.FBS.Consumer.ScoreNotification import ScoreNotification
 from .fbs.FBS.Consumer.SetPreferredLayersResponse import SetPreferredLayersResponse
@@ -34,9 +32,9 @@ from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .lifecycle import Children, CloseReason, create_request, soft_close
-from .rtp_fbs import RtpStreamStats, read_rtp_stream_stats
+from .rtp_fbs import RtpStreamStats
 from .rtp_parameters import MediaKind, RtpCapabilities, RtpParameters
-from .wire import body_as, body_position, plain
+from .wire import body_as, body_position
 
 if TYPE_CHECKING:
     from .producer import Producer, ProducerId
@@ -204,34 +202,27 @@ class Consumer:
 
     async def dump(self) -> ConsumerDump:
         self._check_open()
-        response = await self._channel.request(Method.CONSUMER_DUMP, self.id)
-        # Flattened like mediasoup's parseConsumerDumpResponse: base fields at the top.
-        data = plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse)))["data"]
-        dump: dict[str, Any] = data.pop("base")
-        dump.update(data)
-        return cast(ConsumerDump, dump)
+        return await messages.CONSUMER_DUMP.call(self._channel, self.id)
 
     async def get_stats(self) -> list[RtpStreamStats]:
         """Outbound RTP statistics, then the producer's inbound ones (as mediasoup)."""
         self._check_open()
-        response = await self._channel.request(Method.CONSUMER_GET_STATS, self.id)
-        body = body_as(response, GetStatsResponse)
-        return [read_rtp_stream_stats(body.Stats(i)) for i in range(body.StatsLength())]
+        return await messages.CONSUMER_GET_STATS.call(self._channel, self.id)
 
     async def pause(self) -> None:
         self._check_open()
-        await self._channel.request(Method.CONSUMER_PAUSE, self.id)
+        await messages.CONSUMER_PAUSE.call(self._channel, self.id)
         self._paused = True
 
     async def resume(self) -> None:
         self._check_open()
-        await self._channel.request(Method.CONSUMER_RESUME, self.id)
+        await messages.CONSUMER_RESUME.call(self._channel, self.id)
         self._paused = False
 
     async def request_key_frame(self) -> None:
         """Asks the producer's source for a key frame (PLI/FIR) on this consumer's behalf."""
         self._check_open()
-        await self._channel.request(Method.CONSUMER_REQUEST_KEY_FRAME, self.id)
+        await messages.CONSUMER_REQUEST_KEY_FRAME.call(self._channel, self.id)
 
     async def set_preferred_layers(self, layers: ConsumerLayers) -> ConsumerLayers | None:
         """Returns the preferred layers the worker settled on (None for simple streams)."""

@@ -4,10 +4,13 @@
   transports, producers, consumers): method, body type, how the body is
   written; sent from a channel-wide template with the ids patched in. Their
   reply has no body.
-- ``Query``: body-less requests and how their reply is read (worker and router
-  dumps, resource usage), with the typed replies. These repeat (monitoring
-  polls them), so replies are read by direct struct reads (fbs_reader), not
-  the generated per-field readers.
+- ``Query``: body-less requests and how their reply is read, with the typed
+  replies: worker and router dumps and resource usage (they repeat — monitoring
+  polls them — so they are read by direct struct reads, not the generated
+  per-field readers), and the dumps and stats of transports, producers and
+  consumers (read rarely: through the generated object API).
+- ``Command``: body-less requests whose reply carries nothing (pause, resume,
+  key-frame requests).
 
 Requests specific to one entity kind with a real body (connect, produce,
 consume, set_priority, ...) are written by that entity's module.
@@ -17,11 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, NewType, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NewType, TypeVar, cast
 
 import flatbuffers
 
 from . import fbs_reader as fr
+from .dumps import ConsumerDump, ProducerDump
+from .fbs.FBS.Consumer.DumpResponse import DumpResponse as ConsumerDumpResponse
+from .fbs.FBS.Consumer.DumpResponse import DumpResponseT as ConsumerDumpResponseT
+from .fbs.FBS.Consumer.GetStatsResponse import GetStatsResponse as ConsumerGetStatsResponse
+from .fbs.FBS.Producer.DumpResponse import DumpResponse as ProducerDumpResponse
+from .fbs.FBS.Producer.DumpResponse import DumpResponseT as ProducerDumpResponseT
+from .fbs.FBS.Producer.GetStatsResponse import GetStatsResponse as ProducerGetStatsResponse
 from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Router import CloseTransportRequest as close_transport_fbs
@@ -29,7 +39,8 @@ from .fbs.FBS.Transport import CloseConsumerRequest as close_consumer_fbs
 from .fbs.FBS.Transport import CloseProducerRequest as close_producer_fbs
 from .fbs.FBS.Worker import CloseRouterRequest as close_router_fbs
 from .fbs.FBS.Worker import CreateRouterRequest as create_router_fbs
-from .wire import UUID_LENGTH, RequestTemplate, Sentinels, body_position
+from .rtp_fbs import RtpStreamStats, read_rtp_stream_stats
+from .wire import UUID_LENGTH, RequestTemplate, Sentinels, body_position, plain
 
 if TYPE_CHECKING:
     import asyncio
@@ -238,3 +249,57 @@ def read_router_dump(buf: bytes, dump: int) -> RouterDump:
 WORKER_DUMP = Query(Method.WORKER_DUMP, read_worker_dump)
 WORKER_GET_RESOURCE_USAGE = Query(Method.WORKER_GET_RESOURCE_USAGE, read_resource_usage)
 ROUTER_DUMP = Query(Method.ROUTER_DUMP, read_router_dump)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A request without a body whose reply carries nothing the caller reads."""
+
+    method: int
+
+    async def call(self, channel: Channel, handler_id: str) -> None:
+        await channel.request(self.method, handler_id)
+
+
+def plain_reader(reader: type[Any], object_api: type[Any]) -> Callable[[bytes, int], Any]:
+    """A reply reader giving the generated object-API unpacking as plain data (wire.plain)."""
+
+    def read(buf: bytes, pos: int) -> Any:
+        table = reader()
+        table.Init(buf, pos)
+        return plain(object_api.InitFromObj(table))
+
+    return read
+
+
+def _stats_reader(reader: type[Any]) -> Callable[[bytes, int], list[RtpStreamStats]]:
+    def read(buf: bytes, pos: int) -> list[RtpStreamStats]:
+        body = reader()
+        body.Init(buf, pos)
+        return [read_rtp_stream_stats(body.Stats(i)) for i in range(body.StatsLength())]
+
+    return read
+
+
+def _read_consumer_dump(buf: bytes, pos: int) -> ConsumerDump:
+    # Flattened like mediasoup's parseConsumerDumpResponse: base fields at the top.
+    data = plain_reader(ConsumerDumpResponse, ConsumerDumpResponseT)(buf, pos)["data"]
+    dump: dict[str, Any] = data.pop("base")
+    dump.update(data)
+    return cast(ConsumerDump, dump)
+
+
+PRODUCER_DUMP: Query[ProducerDump] = Query(
+    Method.PRODUCER_DUMP, plain_reader(ProducerDumpResponse, ProducerDumpResponseT)
+)
+PRODUCER_GET_STATS = Query(Method.PRODUCER_GET_STATS, _stats_reader(ProducerGetStatsResponse))
+"""RTP statistics of each received stream (mediasoup's RtpStreamRecvStats)."""
+PRODUCER_PAUSE = Command(Method.PRODUCER_PAUSE)
+PRODUCER_RESUME = Command(Method.PRODUCER_RESUME)
+
+CONSUMER_DUMP = Query(Method.CONSUMER_DUMP, _read_consumer_dump)
+CONSUMER_GET_STATS = Query(Method.CONSUMER_GET_STATS, _stats_reader(ConsumerGetStatsResponse))
+"""Outbound RTP statistics, then the producer's inbound ones (as mediasoup)."""
+CONSUMER_PAUSE = Command(Method.CONSUMER_PAUSE)
+CONSUMER_RESUME = Command(Method.CONSUMER_RESUME)
+CONSUMER_REQUEST_KEY_FRAME = Command(Method.CONSUMER_REQUEST_KEY_FRAME)

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import flatbuffers
 
-from . import ortc
+from . import messages, ortc
 from .consume_plan import consume_request_body
 from .consumer import Consumer, ConsumerId, ConsumerOptions
 from .dumps import PipeTransportDump
@@ -55,8 +55,12 @@ class PipeTransportOptions:
 class PipeTransport(Transport):
     """A pipe transport. Create with ``Router.create_pipe_transport``."""
 
-    _DUMP_TYPES = (DumpResponse, DumpResponseT)
-    _STATS_TYPES = (GetStatsResponse, GetStatsResponseT)
+    _DUMP = messages.Query(
+        Method.TRANSPORT_DUMP, messages.plain_reader(DumpResponse, DumpResponseT)
+    )
+    _STATS = messages.Query(
+        Method.TRANSPORT_GET_STATS, messages.plain_reader(GetStatsResponse, GetStatsResponseT)
+    )
     kind_name = "pipe_transport"
 
     def __init__(

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 
 import flatbuffers
 
+from . import messages
 from .dumps import PlainTransportDump
 from .errors import MediasoupTypeError
 from .events import Event
@@ -72,8 +73,12 @@ class PlainTransportOptions:
 class PlainTransport(Transport):
     """A plain RTP transport. Create with ``Router.create_plain_transport``."""
 
-    _DUMP_TYPES = (DumpResponse, DumpResponseT)
-    _STATS_TYPES = (GetStatsResponse, GetStatsResponseT)
+    _DUMP = messages.Query(
+        Method.TRANSPORT_DUMP, messages.plain_reader(DumpResponse, DumpResponseT)
+    )
+    _STATS = messages.Query(
+        Method.TRANSPORT_GET_STATS, messages.plain_reader(GetStatsResponse, GetStatsResponseT)
+    )
     kind_name = "plain_transport"
 
     def __init__(

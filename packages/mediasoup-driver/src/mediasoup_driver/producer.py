@@ -24,8 +24,6 @@ from .dumps import ProducerDump
 from .errors import InvalidStateError
 from .events import Event, OnceEvent
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
-from .fbs.FBS.Producer.DumpResponse import DumpResponse, DumpResponseT
-from .fbs.FBS.Producer.GetStatsResponse import GetStatsResponse
 from .fbs.FBS.Producer.ScoreNotification import ScoreNotification
 from .fbs.FBS.Producer.VideoOrientationChangeNotification import (
     VideoOrientationChangeNotification,
@@ -34,9 +32,9 @@ from .fbs.FBS.Request.Body import Body as RequestBody
 from .fbs.FBS.Request.Method import Method
 from .fbs.FBS.Transport import ProduceRequest as produce_fbs
 from .lifecycle import Children, CloseReason, create_request, soft_close
-from .rtp_fbs import RtpStreamStats, read_rtp_stream_stats, write_rtp_mapping, write_rtp_parameters
+from .rtp_fbs import RtpStreamStats, write_rtp_mapping, write_rtp_parameters
 from .rtp_parameters import MediaKind, RtpCapabilities, RtpMapping, RtpParameters
-from .wire import body_as, body_position, plain
+from .wire import body_position
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -207,26 +205,23 @@ class Producer:
 
     async def dump(self) -> ProducerDump:
         self._check_open()
-        response = await self._channel.request(Method.PRODUCER_DUMP, self.id)
-        return cast(ProducerDump, plain(DumpResponseT.InitFromObj(body_as(response, DumpResponse))))
+        return await messages.PRODUCER_DUMP.call(self._channel, self.id)
 
     async def get_stats(self) -> list[RtpStreamStats]:
         """RTP statistics of each received stream (mediasoup's RtpStreamRecvStats)."""
         self._check_open()
-        response = await self._channel.request(Method.PRODUCER_GET_STATS, self.id)
-        body = body_as(response, GetStatsResponse)
-        return [read_rtp_stream_stats(body.Stats(i)) for i in range(body.StatsLength())]
+        return await messages.PRODUCER_GET_STATS.call(self._channel, self.id)
 
     async def pause(self) -> None:
         self._check_open()
-        await self._channel.request(Method.PRODUCER_PAUSE, self.id)
+        await messages.PRODUCER_PAUSE.call(self._channel, self.id)
         was_paused, self._paused = self._paused, True
         if not was_paused:
             self.on_pause.emit(None)
 
     async def resume(self) -> None:
         self._check_open()
-        await self._channel.request(Method.PRODUCER_RESUME, self.id)
+        await messages.PRODUCER_RESUME.call(self._channel, self.id)
         was_paused, self._paused = self._paused, False
         if was_paused:
             self.on_resume.emit(None)

@@ -37,7 +37,7 @@ from .fbs.FBS.Transport.Tuple import Tuple as FbsTuple
 from .lifecycle import Children, CloseReason, child_reason, soft_close
 from .producer import Producer, ProducerContext, ProducerId, ProducerOptions
 from .rtp_parameters import RtpCapabilities, RtpParameters
-from .wire import Reply, body_as, plain
+from .wire import Reply
 
 TransportId = NewType("TransportId", str)
 TransportProtocol = Literal["udp", "tcp"]
@@ -203,26 +203,22 @@ class Transport:
 
     # -- dump / stats --------------------------------------------------------------------
 
-    _DUMP_TYPES: ClassVar[tuple[type[Any], type[Any]]]
-    """(reader, object-API class) of this kind's TRANSPORT_DUMP reply."""
-    _STATS_TYPES: ClassVar[tuple[type[Any], type[Any]]]
-    """(reader, object-API class) of this kind's TRANSPORT_GET_STATS reply."""
+    _DUMP: ClassVar[messages.Query[Any]]
+    """This kind's TRANSPORT_DUMP (the reply's type depends on the kind)."""
+    _STATS: ClassVar[messages.Query[Any]]
+    """This kind's TRANSPORT_GET_STATS."""
 
     async def dump(self) -> TransportDump:
         """What the worker holds for this transport, as it reports it (each kind
         narrows the type: WebRtcTransportDump, PlainTransportDump, PipeTransportDump)."""
-        return cast(TransportDump, await self._read_plain(Method.TRANSPORT_DUMP, self._DUMP_TYPES))
+        self._check_open()
+        return cast(TransportDump, await self._DUMP.call(self._channel, self.id))
 
     async def get_stats(self) -> dict[str, Any]:
         """Transport statistics (bytes, bitrates, tuples) as mediasoup reports them."""
-        return await self._read_plain(Method.TRANSPORT_GET_STATS, self._STATS_TYPES)
-
-    async def _read_plain(self, method: int, types: tuple[type[Any], type[Any]]) -> dict[str, Any]:
         self._check_open()
-        response = await self._channel.request(method, self.id)
-        reader, object_api = types
-        dumped: dict[str, Any] = plain(object_api.InitFromObj(body_as(response, reader)))
-        return dumped
+        stats: dict[str, Any] = await self._STATS.call(self._channel, self.id)
+        return stats
 
     # -- notifications -------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypedDict, cast
 import flatbuffers
 
 from . import fbs_reader as fr
+from . import messages
 from .channel import Channel
 from .dumps import WebRtcTransportDump
 from .errors import MediasoupTypeError
@@ -211,8 +212,12 @@ def _create_template(channel: Channel, options: WebRtcTransportOptions) -> Reque
 class WebRtcTransport(Transport):
     """A WebRTC transport. Create with ``Router.create_webrtc_transport``."""
 
-    _DUMP_TYPES = (DumpResponse, DumpResponseT)
-    _STATS_TYPES = (GetStatsResponse, GetStatsResponseT)
+    _DUMP = messages.Query(
+        Method.TRANSPORT_DUMP, messages.plain_reader(DumpResponse, DumpResponseT)
+    )
+    _STATS = messages.Query(
+        Method.TRANSPORT_GET_STATS, messages.plain_reader(GetStatsResponse, GetStatsResponseT)
+    )
     kind_name = "webrtc_transport"
 
     def __init__(
