@@ -76,6 +76,13 @@ class NodeSettings(BaseSettings):
     the stream's own worker up to the threshold, then pipe to others; spread always; off."""
     fanout_max_viewers_per_worker: int = Field(default=100, ge=1)
     fanout_max_cpu_percent: float = Field(default=85.0, gt=0)
+    pipe_listen_ip: str | None = None
+    """Edge relays: the address node-to-node pipes listen on (default: rtc_listen_ip)."""
+    pipe_announced_address: str | None = None
+    """Edge relays: the address other nodes send to (default: the listen address)."""
+    pipe_srtp: bool = True
+    """Edge relays: encrypt node-to-node RTP (SRTP; keys travel through the control plane)."""
+    relay_idle_timeout_s: float = Field(default=15.0, gt=0)
     node_metrics_listen: str | None = None
     """host:port of the Prometheus /metrics endpoint (off when unset)."""
 

@@ -181,7 +181,7 @@ class Fanout:
         viewer manager words that refusal). Falls back to the stream's own router when
         piping fails: a viewer served by a loaded worker beats a refused one."""
         origin, router = stream.slot, stream.router
-        producer = stream.ingest.producer if stream.ingest is not None else None
+        producer = stream.producer
         if stream.status != "live" or origin is None or router is None:
             return None
         if producer is None or producer.closed:

@@ -23,6 +23,7 @@ from media_node.events import EventBus
 from media_node.fanout import Fanout, FanoutPolicy
 from media_node.load import LoadMonitor
 from media_node.pool import WorkerPool, WorkerSlot
+from media_node.relay import RelayManager, RelayPolicy
 from media_node.streams import CODEC_TO_PB, STATUS_TO_PB, Stream, StreamManager
 from media_node.viewers import Session, ViewerManager, ViewerPolicy
 from protos import media_node_pb2 as pb
@@ -76,6 +77,19 @@ class MediaNode:
             self.load.cpu_percent,
             on_lost=self._route_lost,
         )
+        self.relays = RelayManager(
+            self.pool,
+            self.streams,
+            RelayPolicy(
+                listen_ip=settings.pipe_listen_ip or settings.rtc_listen_ip,
+                announced_address=settings.pipe_announced_address,
+                srtp=settings.pipe_srtp,
+                idle_timeout_s=settings.relay_idle_timeout_s,
+            ),
+            on_closed=self._relay_closed,
+            close_viewers=self.viewers.close_stream,
+            count_viewers=self._viewers_of,
+        )
         self.draining = False
         self.drain_deadline_ms = 0
         self.drained = asyncio.Event()
@@ -89,6 +103,7 @@ class MediaNode:
     async def close(self) -> None:
         await self.load.stop()
         await self.viewers.close_all(pb.CLOSE_REASON_STREAM_STOPPED)
+        await self.relays.close_all()
         await self.fanout.close()
         await self.streams.close()
         await self.pool.close()
@@ -116,7 +131,7 @@ class MediaNode:
         _log.info("stream %s: forgotten", stream_id)
 
     def router_capabilities(self, stream_id: str) -> pb.RouterCapabilities:
-        stream = self.streams.get(stream_id)
+        stream = self.relays.edge_stream(stream_id) or self.streams.get(stream_id)
         if stream.status != "live" or stream.router is None:
             raise FailedPrecondition(f"stream {stream_id!r} is not live ({stream.status})")
         return pb.RouterCapabilities(
@@ -181,7 +196,7 @@ class MediaNode:
     ) -> pb.ConsumeResponse:
         if self.draining:
             raise Unavailable("draining")
-        stream = self.streams.get(stream_id)
+        stream = self.relays.edge_stream(stream_id) or self.streams.get(stream_id)
         placement = await self.fanout.place(stream)
         try:
             session, connected = await self.viewers.consume(
@@ -201,7 +216,8 @@ class MediaNode:
                 self.fanout.attach(placement, session.consumer.id)
             else:  # closed while being created: already reported, nothing to count
                 self.fanout.release(placement)
-        self._publish_stream(stream)
+        if stream.id in self.streams.streams:  # a relayed stream's status is its origin's
+            self._publish_stream(stream)
         transport = session.transport
         return pb.ConsumeResponse(
             transport=pb.TransportInfo(
@@ -244,8 +260,19 @@ class MediaNode:
     def _publish_stream(self, stream: Stream) -> None:
         self.bus.publish(stream_status=pb.StreamStatusChanged(stream=self.stream_info(stream)))
 
+    def _viewers_of(self, stream_id: str) -> int:
+        return sum(1 for s in self.viewers.by_consumer.values() if s.stream_id == stream_id)
+
+    def _relay_closed(self, relay_id: str, stream_id: str, role: int, reason: str) -> None:
+        self.bus.publish(
+            relay_closed=pb.RelayClosed(
+                relay_id=relay_id, stream_id=stream_id, role=role, reason=reason
+            )
+        )
+
     def _viewer_closed(self, session: Session) -> None:
         self.fanout.viewer_left(session.consumer.id)
+        self.relays.viewer_left(session.stream_id)
         self.bus.publish(
             consumer_closed=pb.ConsumerClosed(
                 consumer_id=session.consumer.id,
@@ -385,6 +412,7 @@ class MediaNode:
             )
             piped = self.fanout.piped_routers_on(slot)
             info.router_ids.extend(r.router.id for r in piped)
+            info.router_ids.extend(self.relays.relay_router_ids(slot))
             info.piped_router_ids.extend(r.router.id for r in piped)
             info.viewers = sum(
                 1 for c in self.viewers.by_consumer if self.fanout.slot_of(c) is slot

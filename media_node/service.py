@@ -169,3 +169,16 @@ class Servicer(pb_grpc.MediaNodeServicer):
     @_mapped
     async def Dump(self, request: pb.DumpRequest, context: Any) -> pb.NodeDump:
         return await self.node.dump()
+
+    @_mapped
+    async def OpenRelay(self, request: pb.OpenRelayRequest, context: Any) -> pb.RelayInfo:
+        return await self.node.relays.open(request)
+
+    @_mapped
+    async def ConnectRelay(self, request: pb.ConnectRelayRequest, context: Any) -> pb.RelayInfo:
+        return await self.node.relays.connect(request)
+
+    @_mapped
+    async def CloseRelay(self, request: pb.CloseRelayRequest, context: Any) -> pb.CloseResponse:
+        await self.node.relays.close(_required(request.relay_id, "relay_id"), request.reason)
+        return pb.CloseResponse()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from mediasoup_driver import Router, RouterOptions
+from mediasoup_driver import Producer, Router, RouterOptions
 
 from media_node.errors import InvalidArgument, NotFound
 from media_node.ingest import Ingest, IngestSpec, check_rtsp_url, router_media_codecs
@@ -53,10 +53,19 @@ class Stream:
     consumer_ids: set[str] = field(default_factory=set)
     generation: int = 0
     """Bumped on every (re)launch so late callbacks of an old ingest are ignored."""
+    relay_producer: Producer | None = None
+    """Edge relays (relay.py): the producer piped from the origin node (no ingest here)."""
+
+    @property
+    def producer(self) -> Producer | None:
+        """What viewers consume: the ingest's producer, or the relayed one on an edge."""
+        if self.relay_producer is not None:
+            return self.relay_producer
+        return self.ingest.producer if self.ingest is not None else None
 
     @property
     def producer_id(self) -> str:
-        producer = self.ingest.producer if self.ingest is not None else None
+        producer = self.producer
         return producer.id if producer is not None and not producer.closed else ""
 
 

@@ -163,7 +163,7 @@ class ViewerManager:
         Everything that can be refused is checked before anything is created;
         if creation still fails half-way the transport is closed again.
         """
-        producer = stream.ingest.producer if stream.ingest is not None else None
+        producer = stream.producer
         if stream.status != "live" or stream.router is None or producer is None or producer.closed:
             raise FailedPrecondition(f"stream {stream.id!r} is not live ({stream.status})")
         if not isinstance(rtp_capabilities.get("codecs"), list) or not rtp_capabilities["codecs"]:

@@ -47,6 +47,13 @@ class CloseReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CLOSE_REASON_NEVER_CONNECTED: _ClassVar[CloseReason]
     CLOSE_REASON_WORKER_DIED: _ClassVar[CloseReason]
     CLOSE_REASON_DRAIN_DEADLINE: _ClassVar[CloseReason]
+    CLOSE_REASON_NODE_LOST: _ClassVar[CloseReason]
+
+class RelayRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RELAY_ROLE_UNSPECIFIED: _ClassVar[RelayRole]
+    RELAY_ROLE_ORIGIN: _ClassVar[RelayRole]
+    RELAY_ROLE_EDGE: _ClassVar[RelayRole]
 CODEC_UNSPECIFIED: Codec
 CODEC_VP8: Codec
 CODEC_H264: Codec
@@ -72,6 +79,10 @@ CLOSE_REASON_ICE_DISCONNECTED: CloseReason
 CLOSE_REASON_NEVER_CONNECTED: CloseReason
 CLOSE_REASON_WORKER_DIED: CloseReason
 CLOSE_REASON_DRAIN_DEADLINE: CloseReason
+CLOSE_REASON_NODE_LOST: CloseReason
+RELAY_ROLE_UNSPECIFIED: RelayRole
+RELAY_ROLE_ORIGIN: RelayRole
+RELAY_ROLE_EDGE: RelayRole
 
 class TestPatternSource(_message.Message):
     __slots__ = ("width", "height", "fps", "keyframe_interval_s")
@@ -466,7 +477,7 @@ class NodeDraining(_message.Message):
     def __init__(self, deadline_ms: _Optional[int] = ...) -> None: ...
 
 class NodeEvent(_message.Message):
-    __slots__ = ("node_id", "sequence", "timestamp_ms", "stream_status", "transport_state", "consumer_closed", "worker_died", "worker_restarted", "draining")
+    __slots__ = ("node_id", "sequence", "timestamp_ms", "stream_status", "transport_state", "consumer_closed", "worker_died", "worker_restarted", "draining", "relay_closed")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
@@ -476,6 +487,7 @@ class NodeEvent(_message.Message):
     WORKER_DIED_FIELD_NUMBER: _ClassVar[int]
     WORKER_RESTARTED_FIELD_NUMBER: _ClassVar[int]
     DRAINING_FIELD_NUMBER: _ClassVar[int]
+    RELAY_CLOSED_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     sequence: int
     timestamp_ms: int
@@ -485,7 +497,86 @@ class NodeEvent(_message.Message):
     worker_died: WorkerDied
     worker_restarted: WorkerRestarted
     draining: NodeDraining
-    def __init__(self, node_id: _Optional[str] = ..., sequence: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., stream_status: _Optional[_Union[StreamStatusChanged, _Mapping]] = ..., transport_state: _Optional[_Union[TransportStateChanged, _Mapping]] = ..., consumer_closed: _Optional[_Union[ConsumerClosed, _Mapping]] = ..., worker_died: _Optional[_Union[WorkerDied, _Mapping]] = ..., worker_restarted: _Optional[_Union[WorkerRestarted, _Mapping]] = ..., draining: _Optional[_Union[NodeDraining, _Mapping]] = ...) -> None: ...
+    relay_closed: RelayClosed
+    def __init__(self, node_id: _Optional[str] = ..., sequence: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., stream_status: _Optional[_Union[StreamStatusChanged, _Mapping]] = ..., transport_state: _Optional[_Union[TransportStateChanged, _Mapping]] = ..., consumer_closed: _Optional[_Union[ConsumerClosed, _Mapping]] = ..., worker_died: _Optional[_Union[WorkerDied, _Mapping]] = ..., worker_restarted: _Optional[_Union[WorkerRestarted, _Mapping]] = ..., draining: _Optional[_Union[NodeDraining, _Mapping]] = ..., relay_closed: _Optional[_Union[RelayClosed, _Mapping]] = ...) -> None: ...
+
+class OpenRelayRequest(_message.Message):
+    __slots__ = ("relay_id", "stream_id", "role")
+    RELAY_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    relay_id: str
+    stream_id: str
+    role: RelayRole
+    def __init__(self, relay_id: _Optional[str] = ..., stream_id: _Optional[str] = ..., role: _Optional[_Union[RelayRole, str]] = ...) -> None: ...
+
+class RelayEndpoint(_message.Message):
+    __slots__ = ("ip", "port", "srtp_parameters")
+    IP_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    SRTP_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    ip: str
+    port: int
+    srtp_parameters: _struct_pb2.Struct
+    def __init__(self, ip: _Optional[str] = ..., port: _Optional[int] = ..., srtp_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class RelayProducer(_message.Message):
+    __slots__ = ("id", "kind", "rtp_parameters", "paused")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RTP_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    rtp_parameters: _struct_pb2.Struct
+    paused: bool
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., rtp_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., paused: _Optional[bool] = ...) -> None: ...
+
+class RelayInfo(_message.Message):
+    __slots__ = ("relay_id", "stream_id", "role", "endpoint", "producers", "viewers")
+    RELAY_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCERS_FIELD_NUMBER: _ClassVar[int]
+    VIEWERS_FIELD_NUMBER: _ClassVar[int]
+    relay_id: str
+    stream_id: str
+    role: RelayRole
+    endpoint: RelayEndpoint
+    producers: _containers.RepeatedCompositeFieldContainer[RelayProducer]
+    viewers: int
+    def __init__(self, relay_id: _Optional[str] = ..., stream_id: _Optional[str] = ..., role: _Optional[_Union[RelayRole, str]] = ..., endpoint: _Optional[_Union[RelayEndpoint, _Mapping]] = ..., producers: _Optional[_Iterable[_Union[RelayProducer, _Mapping]]] = ..., viewers: _Optional[int] = ...) -> None: ...
+
+class ConnectRelayRequest(_message.Message):
+    __slots__ = ("relay_id", "peer", "producers")
+    RELAY_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    PRODUCERS_FIELD_NUMBER: _ClassVar[int]
+    relay_id: str
+    peer: RelayEndpoint
+    producers: _containers.RepeatedCompositeFieldContainer[RelayProducer]
+    def __init__(self, relay_id: _Optional[str] = ..., peer: _Optional[_Union[RelayEndpoint, _Mapping]] = ..., producers: _Optional[_Iterable[_Union[RelayProducer, _Mapping]]] = ...) -> None: ...
+
+class CloseRelayRequest(_message.Message):
+    __slots__ = ("relay_id", "reason")
+    RELAY_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    relay_id: str
+    reason: CloseReason
+    def __init__(self, relay_id: _Optional[str] = ..., reason: _Optional[_Union[CloseReason, str]] = ...) -> None: ...
+
+class RelayClosed(_message.Message):
+    __slots__ = ("relay_id", "stream_id", "role", "reason")
+    RELAY_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    relay_id: str
+    stream_id: str
+    role: RelayRole
+    reason: str
+    def __init__(self, relay_id: _Optional[str] = ..., stream_id: _Optional[str] = ..., role: _Optional[_Union[RelayRole, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class DrainRequest(_message.Message):
     __slots__ = ("deadline_s",)

@@ -114,6 +114,21 @@ class MediaNodeStub:
                 request_serializer=protos_dot_media__node__pb2.ForgetStreamRequest.SerializeToString,
                 response_deserializer=protos_dot_media__node__pb2.ForgetStreamResponse.FromString,
                 _registered_method=True)
+        self.OpenRelay = channel.unary_unary(
+                '/vasms.medianode.v1.MediaNode/OpenRelay',
+                request_serializer=protos_dot_media__node__pb2.OpenRelayRequest.SerializeToString,
+                response_deserializer=protos_dot_media__node__pb2.RelayInfo.FromString,
+                _registered_method=True)
+        self.ConnectRelay = channel.unary_unary(
+                '/vasms.medianode.v1.MediaNode/ConnectRelay',
+                request_serializer=protos_dot_media__node__pb2.ConnectRelayRequest.SerializeToString,
+                response_deserializer=protos_dot_media__node__pb2.RelayInfo.FromString,
+                _registered_method=True)
+        self.CloseRelay = channel.unary_unary(
+                '/vasms.medianode.v1.MediaNode/CloseRelay',
+                request_serializer=protos_dot_media__node__pb2.CloseRelayRequest.SerializeToString,
+                response_deserializer=protos_dot_media__node__pb2.CloseResponse.FromString,
+                _registered_method=True)
 
 
 class MediaNodeServicer:
@@ -246,6 +261,31 @@ class MediaNodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenRelay(self, request, context):
+        """Edge relays (media_node/relay.py): one stream carried from its origin node to an
+        edge node through a PipeTransport pair, so viewers on the edge need no second ingest.
+        The control plane opens both sides (OpenRelay: each gets its pipe's address), connects
+        the origin to the edge's address (ConnectRelay: the origin pipe-consumes the stream's
+        producers and answers them), then the edge to the origin's (ConnectRelay with those
+        producers: the edge produces them under the same ids and the stream is consumable
+        there). Either side reports RelayClosed when it goes away; CloseRelay ends a side.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConnectRelay(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseRelay(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MediaNodeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -328,6 +368,21 @@ def add_MediaNodeServicer_to_server(servicer, server):
                     servicer.ForgetStream,
                     request_deserializer=protos_dot_media__node__pb2.ForgetStreamRequest.FromString,
                     response_serializer=protos_dot_media__node__pb2.ForgetStreamResponse.SerializeToString,
+            ),
+            'OpenRelay': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenRelay,
+                    request_deserializer=protos_dot_media__node__pb2.OpenRelayRequest.FromString,
+                    response_serializer=protos_dot_media__node__pb2.RelayInfo.SerializeToString,
+            ),
+            'ConnectRelay': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConnectRelay,
+                    request_deserializer=protos_dot_media__node__pb2.ConnectRelayRequest.FromString,
+                    response_serializer=protos_dot_media__node__pb2.RelayInfo.SerializeToString,
+            ),
+            'CloseRelay': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseRelay,
+                    request_deserializer=protos_dot_media__node__pb2.CloseRelayRequest.FromString,
+                    response_serializer=protos_dot_media__node__pb2.CloseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -762,6 +817,87 @@ class MediaNode:
             '/vasms.medianode.v1.MediaNode/ForgetStream',
             protos_dot_media__node__pb2.ForgetStreamRequest.SerializeToString,
             protos_dot_media__node__pb2.ForgetStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenRelay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vasms.medianode.v1.MediaNode/OpenRelay',
+            protos_dot_media__node__pb2.OpenRelayRequest.SerializeToString,
+            protos_dot_media__node__pb2.RelayInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConnectRelay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vasms.medianode.v1.MediaNode/ConnectRelay',
+            protos_dot_media__node__pb2.ConnectRelayRequest.SerializeToString,
+            protos_dot_media__node__pb2.RelayInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseRelay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vasms.medianode.v1.MediaNode/CloseRelay',
+            protos_dot_media__node__pb2.CloseRelayRequest.SerializeToString,
+            protos_dot_media__node__pb2.CloseResponse.FromString,
             options,
             channel_credentials,
             insecure,
