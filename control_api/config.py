@@ -124,6 +124,18 @@ class Settings(BaseSettings):
     restart_backoff_s: float = Field(
         default=1.0, ge=0, description="Delay before re-starting a stream its node lost."
     )
+    on_demand_start_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long the first consume of an on-demand stream waits for it to go "
+        "live (camera connect included) before 504 stream_start_timeout.",
+    )
+    on_demand_idle_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="An on-demand stream's camera is released this long after its last "
+        "viewer left (status idle until the next consume).",
+    )
     turn_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated TURN URLs given to viewers (turn:host:3478?transport=udp, "

@@ -41,6 +41,7 @@ class StreamStatus(StrEnum):
     live = "live"
     stopped = "stopped"
     error = "error"
+    idle = "idle"  # on demand, not pulled (no node) until the next consume
 
 
 class Desired(StrEnum):
@@ -110,6 +111,9 @@ class Stream(SQLModel, table=True):
     rtp_endpoint: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     video: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     """What the node says viewers receive: {codec, width, height}."""
+    idle_since: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    """On-demand streams: when the sweep first saw no viewer (NULL while watched, and
+    reset by every consume so a viewer being created is never swept away)."""
     created_by: str | None = Field(default=None, max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())

@@ -29,7 +29,7 @@ from control_api.errors import ApiError
 from control_api.models import Consumer, ConsumerState, Desired, MediaNode, Stream, StreamStatus
 from control_api.models import utcnow as now
 from control_api.node_client import NodeHandle, close_reason
-from control_api.services import failover, viewers
+from control_api.services import failover, on_demand, viewers
 from control_api.services import streams as stream_ops
 from protos import media_node_pb2 as pb
 
@@ -43,6 +43,7 @@ def start(ctx: AppContext) -> None:
         ctx.spawn(poll_load(ctx, handle), f"load:{handle.address}")
         ctx.spawn(watch(ctx, handle), f"watch:{handle.address}")
     ctx.spawn(reap(ctx), "reaper")
+    ctx.spawn(on_demand.sweeper(ctx), "on-demand sweep")
 
 
 # ---------------------------------------------------------------------------
@@ -210,6 +211,7 @@ async def apply(ctx: AppContext, handle: NodeHandle, event: pb.NodeEvent) -> Non
             info = event.stream_status.stream
             row = await stream_ops.apply_event(session, node_id, info, event.timestamp_ms)
             if row is not None:
+                on_demand.notify(row.id)
                 log.info(
                     "stream status",
                     extra={"stream_id": row.id, "status": row.status, "reason": row.status_reason},

@@ -10,7 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from control_api.models import StreamStatus
 
 
-class RtspSourceIn(BaseModel):
+class OnDemandFields(BaseModel):
+    """Pulled sources (cameras, test patterns) may be pulled only while watched."""
+
+    on_demand: StrictBool | None = Field(
+        default=None,
+        description="true: nothing is pulled until the first consume (status idle), which "
+        "waits for live (504 stream_start_timeout after VASMS_ON_DEMAND_START_TIMEOUT_S); "
+        "released VASMS_ON_DEMAND_IDLE_S after the last viewer left. Default false.",
+    )
+    preload: StrictBool | None = Field(
+        default=None,
+        description="With on_demand: keep it pulled anyway (viewers start at once). Default false.",
+    )
+
+
+class RtspSourceIn(OnDemandFields):
     type: Literal["rtsp"]
     url: str = Field(pattern=r"^rtsps?://\S+$", max_length=2000)
     transcode: Literal["auto"] | StrictBool = Field(
@@ -30,7 +45,7 @@ class RtpSourceIn(BaseModel):
     type: Literal["rtp"]
 
 
-class TestPatternSourceIn(BaseModel):
+class TestPatternSourceIn(OnDemandFields):
     type: Literal["test_pattern"]
     width: int | None = Field(default=None, ge=16, le=3840)
     height: int | None = Field(default=None, ge=16, le=2160)

@@ -8,6 +8,7 @@ from control_api.api.deps import CtxDep, CurrentUser, OperatorUser, SessionDep
 from control_api.errors import responses
 from control_api.models import Role
 from control_api.schemas.streams import StreamCreate, StreamOut
+from control_api.services import on_demand
 from control_api.services import streams as ops
 
 router = APIRouter(tags=["streams"])
@@ -58,9 +59,11 @@ async def get(stream_id: str, user: CurrentUser, session: SessionDep) -> StreamO
     responses=responses(401, 403, 404, 409, 503, s409=START_409, s503=NO_NODE_503),
 )
 async def start(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: SessionDep) -> StreamOut:
-    """Places the stream on the least loaded node; a live stream answers as is."""
+    """Places the stream on the least loaded node; a live stream answers as is. An
+    on-demand stream goes `idle`: it is placed and pulled at its first consume."""
     stream = await ops.get_or_404(session, stream_id)
-    return await ops.out(session, await ops.start(ctx, session, stream), show_rtp_endpoint=True)
+    started = await on_demand.start(ctx, session, stream)
+    return await ops.out(session, started, show_rtp_endpoint=True)
 
 
 @router.post(
