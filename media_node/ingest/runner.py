@@ -39,6 +39,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
@@ -56,8 +57,16 @@ H264_FORWARDABLE_PROFILES = {66: "baseline", 77: "main", 100: "high"}
 aiortc and Chromium); others (High 10, 4:2:2, 4:4:4, extended) are transcoded."""
 
 
+_EMIT_LOCK = threading.Lock()
+
+
 def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
+    """One JSON line on stdout. Called from GStreamer's streaming threads too (pad-added
+    handlers), so each line is written whole under a lock."""
+    line = json.dumps({"event": event, **fields}) + "\n"
+    with _EMIT_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def die_with_parent(parent_pid: int) -> None:
