@@ -75,7 +75,8 @@ async def running(
         await ingest.stop()
 
 
-async def wait_status(ingest: Ingest, *wanted: str, within: float = 15.0) -> str:
+async def wait_status(ingest: Ingest, *wanted: str, within: float = 30.0) -> str:
+    """Waits for an ingest status; bounds are generous: process starts are slow on a loaded host."""
     async with asyncio.timeout(within):
         return await ingest.wait_for_status(*wanted)  # type: ignore[arg-type]
 
@@ -216,10 +217,10 @@ async def test_killed_process_restarts_and_the_same_producer_keeps_serving_a_vie
         assert old_pid is not None
 
         os.kill(old_pid, signal.SIGKILL)
-        await wait_status(ingest, "error", within=5)
+        await wait_status(ingest, "error", within=15)
         assert "SIGKILL" in ingest.reason
         restarted_at = time.monotonic()
-        await wait_status(ingest, "live", within=10)
+        await wait_status(ingest, "live", within=30)
         print(f"\nlive again {time.monotonic() - restarted_at:.2f} s after the error")
 
         assert ingest.stats().restarts == 1
@@ -229,7 +230,7 @@ async def test_killed_process_restarts_and_the_same_producer_keeps_serving_a_vie
         assert ingest.producer is producer and not producer.closed
         assert recorder.producers == [producer]
         assert not watching.consumer.closed
-        frames = await watching.viewer.frames(30, within=10)
+        frames = await watching.viewer.frames(30, within=20)
         assert frames[-1].received_at > restarted_at
         # The new run continued the old one's sequence numbers: nothing lost, nothing dropped.
         (stream,) = await producer.get_stats()
@@ -248,9 +249,9 @@ async def test_a_stalled_process_is_killed_and_restarted(ingest_router: Router) 
         frozen = ingest.pid
         assert frozen is not None
         os.kill(frozen, signal.SIGSTOP)
-        await wait_status(ingest, "error", within=5)
+        await wait_status(ingest, "error", within=15)
         assert ingest.reason == "no RTP packet for 1 s"
-        await wait_status(ingest, "live", within=10)
+        await wait_status(ingest, "live", within=30)
         assert process_gone(frozen) and ingest.pid != frozen
         assert ingest.stats().restarts == 1
 
@@ -279,7 +280,7 @@ async def test_taken_ports_make_a_new_transport_and_producer(ingest_router: Rout
         p1, _ = pipeline_ports(ingest.run_config)
         first = ingest.producer
         os.kill(ingest.pid, signal.SIGKILL)
-        await wait_status(ingest, "error", within=5)
+        await wait_status(ingest, "error", within=15)
         # The process is reaped (status changed after its exit): take P1 during the backoff.
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
             squatter.bind(("127.0.0.1", p1))
@@ -359,18 +360,18 @@ async def test_rtsp_passthrough_survives_the_camera_going_away(
         assert watching.consumer.rtp_parameters["codecs"][0]["mimeType"] == "video/H264"
 
         await rtsp_server.stop()
-        await wait_status(ingest, "error", within=10)
+        await wait_status(ingest, "error", within=20)
         print(f"camera gone: {ingest.reason}")
         restarts = ingest.stats().restarts
 
         back = await RtspServer.start(port=rtsp_server.port, gop=30)
         try:
             came_back = time.monotonic()
-            await wait_status(ingest, "live", within=15)
+            await wait_status(ingest, "live", within=30)
             print(f"live again {time.monotonic() - came_back:.2f} s after the camera came back")
             assert ingest.stats().restarts > restarts
             assert ingest.producer is producer
-            frames = await watching.viewer.frames(10, within=10)
+            frames = await watching.viewer.frames(10, within=20)
             assert frames[-1].received_at > came_back
         finally:
             await back.stop()
@@ -428,7 +429,7 @@ async def test_rtp_push_from_an_external_sender(ingest_router: Router, codec: st
             await media.stop(sender)
 
         # The sender goes away: error after the silence timeout.
-        await wait_status(ingest, "error", within=10)
+        await wait_status(ingest, "error", within=20)
         assert "no RTP packet" in ingest.reason
 
         # It comes back from another source port: the transport is re-armed on the same port
@@ -437,7 +438,7 @@ async def test_rtp_push_from_an_external_sender(ingest_router: Router, codec: st
             codec, endpoint.port, endpoint.ssrc, endpoint.payload_type, srtp_key=ingest.srtp_key
         )
         try:
-            await wait_status(ingest, "live", within=15)
+            await wait_status(ingest, "live", within=30)
         finally:
             await media.stop(sender)
         assert len(recorder.producers) == 2 and ingest.producer is recorder.producers[1]
@@ -452,7 +453,7 @@ async def test_rtp_push_without_a_sender_turns_to_error(ingest_router: Router) -
     spec = IngestSpec(kind="rtp", codec="vp8", no_packet_timeout_s=1)
     async with running(ingest_router, spec) as (ingest, _recorder):
         assert ingest.status == "starting"
-        await wait_status(ingest, "error", within=5)
+        await wait_status(ingest, "error", within=15)
         assert "no RTP received" in ingest.reason and str(ingest.ssrc) in ingest.reason
 
 
@@ -509,7 +510,7 @@ async def test_rtp_push_is_pinned_to_the_keyed_sender(ingest_router: Router) -> 
                 "vp8", endpoint.port, endpoint.ssrc, endpoint.payload_type, srtp_key=ingest.srtp_key
             )
             try:
-                await wait_status(ingest, "live", within=15)
+                await wait_status(ingest, "live", within=30)
                 # While the intruders keep sending: whole, decodable pictures of the
                 # keyed sender only (a forged packet would break the decoder's frames).
                 frames = await viewer.viewer.frames(30, within=20)
