@@ -72,6 +72,11 @@ EXAMPLES: dict[int, tuple[str, str, str]] = {
     422: ("Malformed body", "invalid_request", "body.client_id: Field required"),
     429: ("A limit was reached", "quota_exceeded", "at most 20 open consumers per user"),
     503: ("No media node could serve the request", "node_unavailable", "media node unreachable"),
+    504: (
+        "An on-demand stream did not go live in time",
+        "stream_start_timeout",
+        "stream 0b8f… did not go live within 10 s (error: camera unreachable)",
+    ),
 }
 
 

@@ -70,6 +70,12 @@ class NodeSettings(BaseSettings):
     transcode_max_height: int = Field(default=1080, ge=144, le=4320)
     """Cameras the node transcodes arrive at their own size, scaled down (aspect kept)
     to at most this height (VASMS_TRANSCODE_MAX_HEIGHT)."""
+    snapshot_timeout_s: float = Field(default=12.0, gt=0)
+    """How long a snapshot waits for a key frame (VASMS_SNAPSHOT_TIMEOUT_S): covers the
+    key-frame interval of passed-through cameras, which do not answer key-frame requests."""
+    snapshot_linger_s: float = Field(default=30.0, gt=0)
+    """A stream's snapshot decoder stays this long after the last request
+    (VASMS_SNAPSHOT_LINGER_S); meanwhile requests are answered from the latest key frame."""
     load_refresh_s: float = 1.0
     fanout: Literal["fill", "spread", "off"] = "fill"
     """How viewers of one stream spread over the node's workers (media_node/fanout.py): fill

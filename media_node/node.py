@@ -24,6 +24,7 @@ from media_node.fanout import Fanout, FanoutPolicy
 from media_node.load import LoadMonitor
 from media_node.pool import WorkerPool, WorkerSlot
 from media_node.relay import RelayManager, RelayPolicy
+from media_node.snapshots import Snapshots
 from media_node.streams import CODEC_TO_PB, STATUS_TO_PB, Stream, StreamManager
 from media_node.viewers import Session, ViewerManager, ViewerPolicy
 from protos import media_node_pb2 as pb
@@ -66,6 +67,9 @@ class MediaNode:
             on_closed=self._viewer_closed,
             on_transport_state=self._transport_state,
         )
+        self.snapshots = Snapshots(
+            settings.rtc_listen_ip, settings.snapshot_timeout_s, settings.snapshot_linger_s
+        )
         self.load = LoadMonitor(self.pool, self._load_snapshot, settings.load_refresh_s)
         self.fanout = Fanout(
             self.pool,
@@ -105,6 +109,7 @@ class MediaNode:
         await self.viewers.close_all(pb.CLOSE_REASON_STREAM_STOPPED)
         await self.relays.close_all()
         await self.fanout.close()
+        await self.snapshots.close()
         await self.streams.close()
         await self.pool.close()
         self.bus.close()
@@ -121,6 +126,7 @@ class MediaNode:
         stream = self.streams.get(stream_id)
         await self.viewers.close_stream(stream.id, pb.CLOSE_REASON_STREAM_STOPPED)
         await self.fanout.close_stream(stream.id)
+        await self.snapshots.close_stream(stream.id)
         return self.stream_info(await self.streams.stop(stream.id))
 
     async def forget_stream(self, stream_id: str) -> None:
@@ -136,6 +142,29 @@ class MediaNode:
             raise FailedPrecondition(f"stream {stream_id!r} is not live ({stream.status})")
         return pb.RouterCapabilities(
             rtp_capabilities=dict_to_struct(dict(stream.router.rtp_capabilities))
+        )
+
+    async def snapshot(self, stream_id: str, width: int) -> pb.Snapshot:
+        """The latest key frame as JPEG (snapshots.py); FailedPrecondition when not live."""
+        stream = self.streams.get(stream_id)
+        producer_id = stream.producer_id
+        if stream.status != "live" or stream.router is None or not producer_id:
+            raise FailedPrecondition(f"stream {stream_id!r} is not live ({stream.status})")
+        picture, jpeg, cached = await self.snapshots.get(
+            stream.id, stream.router, producer_id, width
+        )
+        out_width, out_height = (picture.width, picture.height)
+        if width and width != picture.width:
+            out_width = width
+            out_height = max(2, round(picture.height * width / picture.width / 2) * 2)
+        return pb.Snapshot(
+            jpeg=jpeg,
+            width=out_width,
+            height=out_height,
+            source_width=picture.width,
+            source_height=picture.height,
+            key_frame_at_ms=picture.at_ms,
+            cached=cached,
         )
 
     def stream_info(self, stream: Stream) -> pb.StreamInfo:

@@ -167,6 +167,10 @@ class Servicer(pb_grpc.MediaNodeServicer):
         return self.node.start_drain(float(request.deadline_s))
 
     @_mapped
+    async def GetSnapshot(self, request: pb.GetSnapshotRequest, context: Any) -> pb.Snapshot:
+        return await self.node.snapshot(_required(request.stream_id, "stream_id"), request.width)
+
+    @_mapped
     async def Dump(self, request: pb.DumpRequest, context: Any) -> pb.NodeDump:
         return await self.node.dump()
 

@@ -651,3 +651,29 @@ class NodeDump(_message.Message):
     transports: _containers.RepeatedCompositeFieldContainer[TransportDump]
     consumers: _containers.RepeatedCompositeFieldContainer[ConsumerInfo]
     def __init__(self, node_id: _Optional[str] = ..., draining: _Optional[bool] = ..., workers: _Optional[_Iterable[_Union[WorkerDumpInfo, _Mapping]]] = ..., streams: _Optional[_Iterable[_Union[StreamInfo, _Mapping]]] = ..., transports: _Optional[_Iterable[_Union[TransportDump, _Mapping]]] = ..., consumers: _Optional[_Iterable[_Union[ConsumerInfo, _Mapping]]] = ...) -> None: ...
+
+class GetSnapshotRequest(_message.Message):
+    __slots__ = ("stream_id", "width")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    width: int
+    def __init__(self, stream_id: _Optional[str] = ..., width: _Optional[int] = ...) -> None: ...
+
+class Snapshot(_message.Message):
+    __slots__ = ("jpeg", "width", "height", "source_width", "source_height", "key_frame_at_ms", "cached")
+    JPEG_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    KEY_FRAME_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    jpeg: bytes
+    width: int
+    height: int
+    source_width: int
+    source_height: int
+    key_frame_at_ms: int
+    cached: bool
+    def __init__(self, jpeg: _Optional[bytes] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., source_width: _Optional[int] = ..., source_height: _Optional[int] = ..., key_frame_at_ms: _Optional[int] = ..., cached: _Optional[bool] = ...) -> None: ...

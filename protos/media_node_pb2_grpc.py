@@ -114,6 +114,11 @@ class MediaNodeStub:
                 request_serializer=protos_dot_media__node__pb2.ForgetStreamRequest.SerializeToString,
                 response_deserializer=protos_dot_media__node__pb2.ForgetStreamResponse.FromString,
                 _registered_method=True)
+        self.GetSnapshot = channel.unary_unary(
+                '/vasms.medianode.v1.MediaNode/GetSnapshot',
+                request_serializer=protos_dot_media__node__pb2.GetSnapshotRequest.SerializeToString,
+                response_deserializer=protos_dot_media__node__pb2.Snapshot.FromString,
+                _registered_method=True)
         self.OpenRelay = channel.unary_unary(
                 '/vasms.medianode.v1.MediaNode/OpenRelay',
                 request_serializer=protos_dot_media__node__pb2.OpenRelayRequest.SerializeToString,
@@ -261,6 +266,16 @@ class MediaNodeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSnapshot(self, request, context):
+        """A JPEG of the stream's most recent video key frame, decoded on the node only when
+        asked (a short-lived consumer into a decoder that keeps the latest key frame while
+        requests keep coming). NOT_FOUND unknown stream; FAILED_PRECONDITION not live or no
+        key frame within the node's snapshot timeout; INVALID_ARGUMENT width out of range.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def OpenRelay(self, request, context):
         """Edge relays (media_node/relay.py): one stream carried from its origin node to an
         edge node through a PipeTransport pair, so viewers on the edge need no second ingest.
@@ -368,6 +383,11 @@ def add_MediaNodeServicer_to_server(servicer, server):
                     servicer.ForgetStream,
                     request_deserializer=protos_dot_media__node__pb2.ForgetStreamRequest.FromString,
                     response_serializer=protos_dot_media__node__pb2.ForgetStreamResponse.SerializeToString,
+            ),
+            'GetSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSnapshot,
+                    request_deserializer=protos_dot_media__node__pb2.GetSnapshotRequest.FromString,
+                    response_serializer=protos_dot_media__node__pb2.Snapshot.SerializeToString,
             ),
             'OpenRelay': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenRelay,
@@ -817,6 +837,33 @@ class MediaNode:
             '/vasms.medianode.v1.MediaNode/ForgetStream',
             protos_dot_media__node__pb2.ForgetStreamRequest.SerializeToString,
             protos_dot_media__node__pb2.ForgetStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vasms.medianode.v1.MediaNode/GetSnapshot',
+            protos_dot_media__node__pb2.GetSnapshotRequest.SerializeToString,
+            protos_dot_media__node__pb2.Snapshot.FromString,
             options,
             channel_credentials,
             insecure,

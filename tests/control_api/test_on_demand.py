@@ -16,41 +16,17 @@ import pytest
 
 from tests.control_api.flows import wait_status, watch_v2
 from tests.control_api.support import ApiServer, Node, make_settings, serve, start_node, wait_until
+from tests.support.procs import cmdlines
 from tests.support.rtsp_server import RtspServer
 
 IDLE_S = 2.0
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (children of children included), from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
 def ingest_processes(node: Node) -> set[int]:
     """The node's descendants that are not mediasoup workers (the ingest children)."""
-    pids = set()
-    for pid in descendants(node.process.pid):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"mediasoup-worker" not in cmdline:
-            pids.add(pid)
-    return pids
+    return {
+        pid for pid, cmd in cmdlines(node.process.pid).items() if b"mediasoup-worker" not in cmd
+    }
 
 
 @pytest.fixture

@@ -24,7 +24,22 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("post", "/api/v2/streams/{stream_id}/start"): {"200", "401", "403", "404", "409", "503"},
     ("post", "/api/v2/streams/{stream_id}/stop"): {"200", "401", "403", "404", "409"},
     ("delete", "/api/v2/streams/{stream_id}"): {"204", "401", "403", "404", "409"},
-    ("get", "/api/v2/streams/{stream_id}/router-capabilities"): {"200", "401", "404", "409", "503"},
+    ("get", "/api/v2/streams/{stream_id}/router-capabilities"): {
+        "200",
+        "401",
+        "404",
+        "409",
+        "503",
+        "504",
+    },
+    ("get", "/api/v2/streams/{stream_id}/snapshot.jpg"): {
+        "200",
+        "401",
+        "404",
+        "409",
+        "422",
+        "503",
+    },
     ("post", "/api/v2/streams/{stream_id}/consume"): {
         "201",
         "401",
@@ -34,6 +49,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
         "422",
         "429",
         "503",
+        "504",
     },
     ("post", "/api/v2/transports/{transport_id}/connect"): {
         "204",

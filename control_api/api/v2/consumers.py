@@ -26,7 +26,7 @@ CONSUMER_CLOSED = ("Consumer closed", "consumer_closed", "consumer 5c0e… is cl
     "/streams/{stream_id}/router-capabilities",
     response_model=RouterCapabilitiesOut,
     summary="RTP capabilities of the stream's router (load them into a mediasoup-client Device)",
-    responses=responses(401, 404, 409, 503, s409=NOT_LIVE),
+    responses=responses(401, 404, 409, 503, 504, s409=NOT_LIVE),
 )
 async def router_capabilities(
     stream_id: str, _user: CurrentUser, ctx: CtxDep, session: SessionDep
@@ -41,7 +41,7 @@ async def router_capabilities(
     response_model=ConsumeResponse,
     summary="Create a receive transport and a consumer of the stream",
     responses=with_examples(
-        responses(401, 404, 409, 413, 422, 429, 503, s409=NOT_LIVE),
+        responses(401, 404, 409, 413, 422, 429, 503, 504, s409=NOT_LIVE),
         422,
         {
             "malformed": ("invalid_request", "body.client_id: Field required"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from control_api.api.deps import CtxDep, CurrentUser, OperatorUser, SessionDep
 from control_api.errors import responses
 from control_api.models import Role
 from control_api.schemas.streams import StreamCreate, StreamOut
-from control_api.services import on_demand
+from control_api.services import on_demand, snapshots
 from control_api.services import streams as ops
 
 router = APIRouter(tags=["streams"])
@@ -91,3 +93,43 @@ async def delete(stream_id: str, _user: OperatorUser, ctx: CtxDep, session: Sess
     """The node forgets the stream too (at once, or when it answers again)."""
     await ops.delete(ctx, session, await ops.get_or_404(session, stream_id))
     return Response(status_code=204)
+
+
+NOT_LIVE_409 = ("Stream not live", "stream_not_live", "stream 0b8f… is not live (idle)")
+
+
+@router.get(
+    "/streams/{stream_id}/snapshot.jpg",
+    response_class=Response,
+    summary="JPEG of the stream's latest key frame",
+    responses={
+        200: {
+            "description": "The JPEG (header x-vasms-key-frame-at-ms: when it was decoded).",
+            "content": {
+                "image/jpeg": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "(JPEG bytes, FF D8 … FF D9)",
+                }
+            },
+        },
+        **responses(401, 404, 409, 422, 503, s409=NOT_LIVE_409),
+    },
+)
+async def snapshot(
+    stream_id: str,
+    _user: CurrentUser,
+    ctx: CtxDep,
+    session: SessionDep,
+    width: Annotated[int | None, Query(ge=16, le=3840, description="Scale to this width")] = None,
+) -> Response:
+    """Decoded on the stream's node only when asked, at the source size unless `width`
+    is given (height follows, aspect kept); requests while the node's decoder lingers
+    are answered from the latest key frame. 409 when the stream is not live."""
+    stream = await ops.get_or_404(session, stream_id)
+    shot = await snapshots.snapshot(ctx, stream, width)
+    headers = {
+        "cache-control": "no-store",
+        # When the node decoded this key frame (Unix ms): equal values, same picture.
+        "x-vasms-key-frame-at-ms": str(shot.key_frame_at_ms),
+    }
+    return Response(bytes(shot.jpeg), media_type="image/jpeg", headers=headers)
