@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         "clients need a token) and shows the players' fallback to the V1 WebSocket.",
     )
     enable_v1: bool = True
+    edge_relay_after: int = Field(
+        default=0,
+        ge=0,
+        description="Edge relays: once a node holds this many open consumers, new viewers of "
+        "a stream it ingests go to another node fed by a relay (0: never, viewers stay on the "
+        "stream's node). A relayed-to node takes viewers up to the same count.",
+    )
     auto_migrate: bool = Field(
         default=True, description="Apply Alembic migrations at start (`migrate` does it alone)."
     )

@@ -1,4 +1,4 @@
-"""Database tables: users, streams, media nodes, consumers.
+"""Database tables: users, streams, media nodes, consumers, edge relays.
 
 Plain string columns hold the enumerations (roles, statuses, states) rather
 than database enum types: adding a value then needs no migration on
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NewType
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime
+from sqlalchemy import JSON, BigInteger, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 UserId = NewType("UserId", str)
@@ -150,4 +150,19 @@ class Consumer(SQLModel, table=True):
     state: str = Field(default=ConsumerState.new.value, max_length=16)
     closed_reason: str | None = Field(default=None, max_length=32)
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class Relay(SQLModel, table=True):
+    """An edge relay: `stream_id` piped from its node (`origin_node_id`) to an edge node
+    whose viewers it feeds (control_api/services/relays.py). One per (stream, edge)."""
+
+    __tablename__ = "relays"
+    __table_args__ = (UniqueConstraint("stream_id", "edge_node_id", name="uq_relays_stream_edge"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    stream_id: str = Field(index=True, max_length=36)
+    origin_node_id: str = Field(index=True, max_length=128)
+    edge_node_id: str = Field(index=True, max_length=128)
+    ready: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())

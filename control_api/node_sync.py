@@ -29,7 +29,7 @@ from control_api.errors import ApiError
 from control_api.models import Consumer, ConsumerState, Desired, MediaNode, Stream, StreamStatus
 from control_api.models import utcnow as now
 from control_api.node_client import NodeHandle, close_reason
-from control_api.services import failover, on_demand, viewers
+from control_api.services import failover, on_demand, relays, viewers
 from control_api.services import streams as stream_ops
 from protos import media_node_pb2 as pb
 
@@ -250,6 +250,8 @@ async def apply(ctx: AppContext, handle: NodeHandle, event: pb.NodeEvent) -> Non
             log.warning("worker died on node %s", node_id, extra={"pid": ev.pid})
         elif kind == "draining":
             handle.draining = True
+        elif kind == "relay_closed":
+            await relays.side_closed(ctx, session, event.relay_closed)
             log.info("node %s is draining", node_id)
 
 

@@ -21,6 +21,7 @@ from control_api.errors import ApiError
 from control_api.models import Consumer, ConsumerState, Desired, Stream, StreamStatus, utcnow
 from control_api.node_client import NodeHandle
 from control_api.placement import place
+from control_api.services import relays
 from control_api.services import streams as stream_ops
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ async def fail_over(ctx: AppContext, dead: NodeHandle) -> list[str]:
         closed = await close_consumers_on(session, node_id)
         if closed:
             log.info("closed %d consumers of lost node %s", closed, node_id)
+    await relays.node_lost(ctx, node_id)
+    async with ctx.sessions() as session:
         rows = await session.exec(
             select(Stream.id).where(
                 col(Stream.node_id) == node_id, col(Stream.desired) == Desired.running.value

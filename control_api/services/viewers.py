@@ -26,7 +26,7 @@ from control_api.models import Consumer, ConsumerState, Desired, Stream, StreamS
 from control_api.node_client import CONSUMER_STATE, ErrorMap, close_reason
 from control_api.rtp import complete_capabilities, dict_to_struct, struct_to_dict
 from control_api.schemas.media import ConsumerOut, ConsumerStats
-from control_api.services import on_demand, quotas
+from control_api.services import on_demand, quotas, relays
 from protos import media_node_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,10 @@ async def consume(
     paused: bool = False,
     origin: str = "v2",
 ) -> Consumed:
-    """Creates transport + consumer on the stream's node and records the consumer."""
+    """Creates transport + consumer on the stream's node (or on an edge node it is relayed
+    to, services/relays.py) and records the consumer."""
     stream = await on_demand.ensure_live(ctx, stream)
-    handle = _hosted(ctx, stream)
+    handle = await relays.viewer_node(ctx, session, stream, _hosted(ctx, stream))
     await quotas.check_consume(ctx, session, user)  # 429 quota_exceeded
     request = pb.ConsumeRequest(
         stream_id=stream.id,
