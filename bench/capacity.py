@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -72,9 +73,14 @@ MAX_LOSS_PCT = 1.0
 GIVE_UP_LOSS_PCT = 10.0
 
 
-def _sender_argv(destinations: list[tuple[str, int, int, int]]) -> list[str]:
-    """One encoder, teed to one payloader per destination (ip, port, payload type, SSRC):
-    every server gets the same encoded pictures, each with the RTP it expects."""
+Destination = tuple[str, int, int, int, str | None]
+"""ip, port, payload type, SSRC, SRTP master key + salt (base64) or None for plain RTP."""
+
+
+def _sender_argv(destinations: list[Destination]) -> list[str]:
+    """One encoder, teed to one payloader per destination: every server gets the same
+    encoded pictures, each with the RTP it expects (VAS-MS rtp streams take SRTP with the
+    stream's own key, AES_CM_128_HMAC_SHA1_80; Janus's mountpoint plain RTP)."""
     argv = [
         "gst-launch-1.0", "-q",
         "videotestsrc", "is-live=true", "pattern=smpte", "!",
@@ -83,13 +89,19 @@ def _sender_argv(destinations: list[tuple[str, int, int, int]]) -> list[str]:
         "key-int-max=30", "vbv-buf-capacity=1000", "option-string=nal-hrd=cbr:filler", "!",
         "video/x-h264,profile=constrained-baseline", "!", "tee", "name=t",
     ]  # fmt: skip
-    for ip, port, pt, ssrc in destinations:
+    for ip, port, pt, ssrc, key in destinations:
         argv += [
             "t.", "!", "queue", "!",
             "rtph264pay", f"pt={pt}", f"ssrc={ssrc}", "mtu=1200", "config-interval=-1",
             "aggregate-mode=zero-latency", "!",
-            "udpsink", f"host={ip}", f"port={port}", "sync=false",
         ]  # fmt: skip
+        if key is not None:
+            argv += [
+                "srtpenc", f"key={base64.b64decode(key).hex()}",
+                "rtp-cipher=aes-128-icm", "rtp-auth=hmac-sha1-80",
+                "rtcp-cipher=aes-128-icm", "rtcp-auth=hmac-sha1-80", "!",
+            ]  # fmt: skip
+        argv += ["udpsink", f"host={ip}", f"port={port}", "sync=false"]
     return argv
 
 
@@ -251,7 +263,7 @@ async def capped(pids: list[int], percent: float | None) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def sender(destinations: list[tuple[str, int, int, int]]) -> AsyncIterator[None]:
+async def sender(destinations: list[Destination]) -> AsyncIterator[None]:
     process = await asyncio.create_subprocess_exec(
         *_sender_argv(destinations),
         stdout=asyncio.subprocess.DEVNULL,
@@ -305,9 +317,10 @@ async def main(levels: list[int], seconds: float, processes: int, cap: float | N
         janus = await stack_of.enter_async_context(
             running_janus(ns, e1["payload_type"], "h264", H264_FMTP)
         )
-        destinations = [(e["ip"], e["port"], e["payload_type"], e["ssrc"]) for e in (e1, e2)] + [
-            (janus.ip, janus.video_port, e1["payload_type"], e1["ssrc"])
-        ]
+        destinations: list[Destination] = [
+            (e["ip"], e["port"], e["payload_type"], e["ssrc"], e.get("srtp_key_base64") or None)
+            for e in (e1, e2)
+        ] + [(janus.ip, janus.video_port, e1["payload_type"], e1["ssrc"], None)]
         await stack_of.enter_async_context(sender(destinations))
         await stack_of.enter_async_context(capped(one.worker_pids() + two.worker_pids(), cap))
         for stack, stream in ((one, s1), (two, s2)):
