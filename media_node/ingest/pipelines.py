@@ -61,6 +61,10 @@ class RtpTarget:
     """RTP timestamp at the run's start: runs continue one wall-clock timeline."""
     picture_id_offset: int = 0
     """First VP8 picture id (an estimate that only moves forward across runs)."""
+    bridge_ssrc: int = 0
+    """Fast start (``fast_start``): the bridge encoding's SSRC; then RTP and RTCP of both
+    encodings share one socket bound to P1 (the transport has rtcp-mux; P2 is unused)."""
+    bridge_seqnum_offset: int = 0
 
     def config(self, codec: Codec) -> dict[str, Any]:
         return {
@@ -75,6 +79,8 @@ class RtpTarget:
             "seqnum_offset": self.seqnum_offset,
             "timestamp_offset": self.timestamp_offset,
             "picture_id_offset": self.picture_id_offset,
+            "bridge_ssrc": self.bridge_ssrc,
+            "bridge_seqnum_offset": self.bridge_seqnum_offset,
         }
 
 

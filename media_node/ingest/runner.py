@@ -124,6 +124,9 @@ class Runner:
         self.exit_code = 0
         self.video_linked = False
         self.payloader: Any = None
+        self.bridge: Any = None
+        """Passthrough with fast start: the bridge encoding (``bridge.Bridge``)."""
+        self.tee: Any = None
 
     # -- building blocks --------------------------------------------------------------
 
@@ -196,6 +199,11 @@ class Runner:
             pay = self.make("rtph264pay", config_interval=-1, **common)
             self.set_enum(pay, "aggregate-mode", "zero-latency")
         self.payloader = pay
+        if not pay.link_pads("src", rtpbin, "send_rtp_sink_0"):
+            raise RuntimeError("cannot link the payloader to rtpbin")
+        if rtp.get("bridge_ssrc"):
+            self.build_muxed_output(rtpbin, common)
+            return
         sink = self.make(
             "udpsink",
             host=str(rtp["transport_ip"]),
@@ -211,12 +219,75 @@ class Runner:
             port=int(rtp["rtcp_port"]),
             caps=self.caps("application/x-rtcp"),
         )
-        if not pay.link_pads("src", rtpbin, "send_rtp_sink_0"):
-            raise RuntimeError("cannot link the payloader to rtpbin")
         if not rtpbin.link_pads("send_rtp_src_0", sink, "sink"):
             raise RuntimeError("cannot link rtpbin to udpsink")
         if not rtcp.link_pads("src", rtpbin, "recv_rtcp_sink_0"):
             raise RuntimeError("cannot link udpsrc to rtpbin")
+
+    def build_muxed_output(self, rtpbin: Any, common: dict[str, Any]) -> None:
+        """Fast start: two RTP sessions (0: the camera's encoding, 1: the bridge) and
+        the RTCP of both through ONE socket, bound to P1, for a transport with rtcp-mux.
+        The worker aligns simulcast layers by the capture time in each encoding's
+        sender reports, and accepts RTCP only from the address RTP comes from; its
+        RTCP (PLI) comes back to that socket and goes to both sessions (rtpbin turns a
+        PLI for the bridge's SSRC into a key-frame request to the bridge's encoder)."""
+        from gi.repository import Gio
+
+        rtp = self.rtp
+        bridge_pay = self.make(
+            "rtph264pay",
+            config_interval=-1,
+            **{
+                **common,
+                "ssrc": int(rtp["bridge_ssrc"]),
+                "seqnum_offset": int(rtp["bridge_seqnum_offset"]),
+            },
+        )
+        self.set_enum(bridge_pay, "aggregate-mode", "zero-latency")
+        if not bridge_pay.link_pads("src", rtpbin, "send_rtp_sink_1"):
+            raise RuntimeError("cannot link the bridge payloader to rtpbin")
+        # bridge.py lies next to this file (the script's directory is on sys.path); only
+        # a fast-start pipeline needs it.
+        from bridge import Bridge
+
+        self.bridge = Bridge(self, bridge_pay, emit)
+        sock = Gio.Socket.new(
+            Gio.SocketFamily.IPV6 if ":" in str(rtp["local_ip"]) else Gio.SocketFamily.IPV4,
+            Gio.SocketType.DATAGRAM,
+            Gio.SocketProtocol.UDP,
+        )
+        try:
+            sock.bind(
+                Gio.InetSocketAddress.new_from_string(
+                    str(rtp["local_ip"]), int(rtp["rtp_source_port"])
+                ),
+                False,
+            )
+        except self.GLib.Error as error:
+            raise RuntimeError(f"cannot bind the RTP socket: {error.message}") from error
+        funnel = self.make("funnel")
+        sink = self.make(
+            "udpsink",
+            host=str(rtp["transport_ip"]),
+            port=int(rtp["transport_port"]),
+            socket=sock,
+            close_socket=False,
+            sync=False,
+            async_=False,
+        )
+        rtcp = self.make(
+            "udpsrc", socket=sock, close_socket=False, caps=self.caps("application/x-rtcp")
+        )
+        rtcp_tee = self.make("tee")
+        self.link(rtcp, rtcp_tee)
+        self.link(funnel, sink)
+        for session in (0, 1):
+            for kind in ("rtp", "rtcp"):
+                if not rtpbin.link_pads(f"send_{kind}_src_{session}", funnel, "sink_%u"):
+                    raise RuntimeError(f"cannot link rtpbin's {kind} to the funnel")
+            if not rtcp_tee.link_pads("src_%u", rtpbin, f"recv_rtcp_sink_{session}"):
+                raise RuntimeError("cannot link the RTCP input to rtpbin")
+        self.socket = sock
 
     def encoder(self, width: int, height: int, fps: int) -> Any:
         """Our encoder (answers key-frame requests), linked to the payloader; returns its
@@ -326,8 +397,15 @@ class Runner:
         the payloader whole access units. No decoder, no encoder."""
         depay = self.make("rtph264depay")
         parse = self.make("h264parse")
-        self.link(depay, parse, self.payloader)
-        for element in (depay, parse):
+        if self.bridge is not None:
+            # The bridge's branch joins this tee once the camera's size is known.
+            self.tee = self.make("tee", allow_not_linked=True)
+            self.link(depay, parse, self.tee, self.payloader)
+            elements = (depay, parse, self.tee)
+        else:
+            self.link(depay, parse, self.payloader)
+            elements = (depay, parse)
+        for element in elements:
             element.sync_state_with_parent()
         parse.get_static_pad("src").connect("notify::caps", self.on_passthrough_caps)
         if pad.link(depay.get_static_pad("sink")) != self.Gst.PadLinkReturn.OK:
@@ -344,6 +422,12 @@ class Runner:
             ok_f, num, den = s.get_fraction("framerate")
             fps = round(num / den) if ok_f and den else 0
             emit("video", codec="h264", width=width, height=height, fps=fps)
+            if self.bridge is not None and not self.bridge.built:
+                try:
+                    self.bridge.build(self.tee, width, height)
+                except RuntimeError as error:
+                    self.fail(f"cannot build the fast-start bridge: {error}")
+                    return
             self.dump("video")
 
     def link_decoder(self, pad: Any) -> None:
@@ -430,7 +514,12 @@ class Runner:
             else:
                 self.build_rtsp()
         except RuntimeError as error:
-            emit("error", reason=f"cannot build the pipeline: {error}", element="", message="")
+            emit(
+                "error",
+                reason=f"cannot build the pipeline: {error}",
+                element="",
+                message=str(error),
+            )
             return 1
         self.dump("built")
         bus = self.pipeline.get_bus()

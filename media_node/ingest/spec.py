@@ -72,8 +72,11 @@ def router_media_codecs() -> list[RtpCodecCapability]:
     return copy.deepcopy(_ROUTER_MEDIA_CODECS)
 
 
-def producer_rtp_parameters(codec: Codec, ssrc: int) -> RtpParameters:
-    """RTP parameters of an ingest producer: one stream, fixed SSRC and payload type."""
+def producer_rtp_parameters(codec: Codec, ssrc: int, bridge_ssrc: int = 0) -> RtpParameters:
+    """RTP parameters of an ingest producer: one stream, fixed SSRC and payload type.
+    With ``bridge_ssrc`` (fast start, see ``bridge``) a simulcast producer of two
+    encodings, the bridge first (spatial layer 0), the camera's own second; both share
+    the one codec and payload type, as mediasoup requires of a producer's encodings."""
     params: RtpCodecParameters = {
         "mimeType": "video/VP8" if codec == "vp8" else "video/H264",
         "payloadType": PAYLOAD_TYPES[codec],
@@ -85,6 +88,8 @@ def producer_rtp_parameters(codec: Codec, ssrc: int) -> RtpParameters:
             "packetization-mode": 1,
             "profile-level-id": H264_PROFILE_LEVEL_ID,
         }
+    if bridge_ssrc:
+        return {"codecs": [params], "encodings": [{"ssrc": bridge_ssrc}, {"ssrc": ssrc}]}
     return {"codecs": [params], "encodings": [{"ssrc": ssrc}]}
 
 
@@ -123,6 +128,10 @@ class IngestSpec:
     - ``rtp``: an external sender pushes RTP to the endpoint the ingest exposes
       (``Ingest.rtp_endpoint``), with that payload type and SSRC, in ``codec``.
 
+    ``fast_start`` (rtsp with H.264 output, unless ``transcode="always"``): a camera
+    passed through also gets a bridge encoding that starts a joining viewer at once
+    (see ``media_node.ingest.bridge``); ``False`` sends the camera's bitstream alone.
+
     ``keyframe_interval_s`` is the periodic key-frame interval of the node's own
     encoder; it can be long because key-frame requests are answered immediately.
     ``no_packet_timeout_s``: silence after which the stream is in error (and a
@@ -142,6 +151,7 @@ class IngestSpec:
     no_packet_timeout_s: float = 5.0
     bitrate_kbps: int = 1000
     """Target bitrate of the node's encoder (test_pattern, transcode)."""
+    fast_start: bool = True
     rtsp_transport: RtspTransport = "tcp"
     """RTP over the RTSP TCP connection by default: no UDP ports to open through
     firewalls, and a camera that goes away closes the connection, which ends the
@@ -183,6 +193,17 @@ class IngestSpec:
         """Whether the node surely runs an encoder for this stream (and so answers PLI
         itself); ``auto`` decides when it sees what the camera sends."""
         return self.kind == "test_pattern" or (self.kind == "rtsp" and self.transcode == "always")
+
+    @property
+    def bridged(self) -> bool:
+        """Whether the stream's producer carries a fast-start bridge encoding: a camera
+        that may be passed through, with fast start on."""
+        return (
+            self.fast_start
+            and self.kind == "rtsp"
+            and self.codec == "h264"
+            and self.transcode != "always"
+        )
 
     @property
     def supervised(self) -> bool:

@@ -142,7 +142,10 @@ class Ingest:
         Below 2**31 because some senders (ffmpeg's ``-ssrc``) take a signed 32-bit int."""
         self.srtp_key = base64.b64encode(secrets.token_bytes(30)).decode()
         """Kind ``rtp``: the sender's SRTP master key and salt (30 bytes, base64)."""
+        self.bridge_ssrc = 1 + secrets.randbelow(0x7FFFFFFE) if spec.bridged else 0
+        """The fast-start bridge encoding's SSRC (0: none), see ``bridge``."""
         self._seq0 = secrets.randbelow(0x10000)
+        self._bridge_seq0 = secrets.randbelow(0x10000)
         self._ts0 = secrets.randbelow(0x100000000)
         self._clock0 = time.monotonic()
         self.status_changed: Event[tuple[Status, str]] = Event("ingest.status")
@@ -349,8 +352,12 @@ class Ingest:
     async def _create_endpoints(self, port: int = 0) -> None:
         """A PlainTransport and its producer; ``port`` only for kind ``rtp`` (re-arm)."""
         if self.spec.supervised:
+            # A bridged stream's RTCP shares its RTP socket (sender reports of both
+            # encodings must come from where RTP does): rtcp-mux.
             options = PlainTransportOptions(
-                listen_info=ListenInfo(ip=self.listen_ip), rtcp_mux=False, comedia=False
+                listen_info=ListenInfo(ip=self.listen_ip),
+                rtcp_mux=self.spec.bridged,
+                comedia=False,
             )
         else:
             options = PlainTransportOptions(
@@ -369,7 +376,9 @@ class Ingest:
             if self.spec.supervised:
                 self._ports = _free_udp_port_pair(self.listen_ip)
                 await transport.connect(
-                    ip=self.listen_ip, port=self._ports[0], rtcp_port=self._ports[1]
+                    ip=self.listen_ip,
+                    port=self._ports[0],
+                    rtcp_port=None if self.spec.bridged else self._ports[1],
                 )
             else:
                 await transport.connect(
@@ -378,8 +387,10 @@ class Ingest:
             producer = await transport.produce(
                 ProducerOptions(
                     kind="video",
-                    rtp_parameters=producer_rtp_parameters(self.spec.codec, self.ssrc),
-                    app_data={"ingest": self.name},
+                    rtp_parameters=producer_rtp_parameters(
+                        self.spec.codec, self.ssrc, self.bridge_ssrc
+                    ),
+                    app_data={"ingest": self.name, "fast_start": bool(self.bridge_ssrc)},
                 )
             )
         except BaseException:
@@ -519,6 +530,8 @@ class Ingest:
             seqnum_offset=(self._seq0 + sent) % 0x10000,
             timestamp_offset=(self._ts0 + round(elapsed * 90000)) % 0x100000000,
             picture_id_offset=round(elapsed * self.spec.fps) % 0x8000,
+            bridge_ssrc=self.bridge_ssrc,
+            bridge_seqnum_offset=(self._bridge_seq0 + round(elapsed * 100)) % 0x10000,
         )
 
     def _on_event(self, event: dict[str, Any]) -> None:

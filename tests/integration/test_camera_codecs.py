@@ -58,7 +58,8 @@ async def wait_status(ingest: Ingest, *wanted: str, within: float = 40.0) -> str
 
 @pytest.mark.parametrize("kind", list(PASSTHROUGH))
 async def test_h264_cameras_pass_through_and_play_at_their_size(router: Router, kind: str) -> None:
-    async with camera_ingest(router, kind, fps=25, gop_s=1) as (ingest, _camera):
+    # fast_start off: the camera's bitstream alone (its bridge: test_fast_start.py).
+    async with camera_ingest(router, kind, fps=25, gop_s=1, fast_start=False) as (ingest, _):
         await wait_status(ingest, "live")
         assert ingest.camera == {
             "codec": "h264",

@@ -25,6 +25,9 @@ class Frame:
     width: int
     height: int
     received_at: float
+    pts: int | None = None
+    """The frame's RTP timestamp as the viewer got it (90 kHz)."""
+    key_frame: bool = False
 
 
 @dataclass
@@ -80,7 +83,15 @@ class Viewer:
         async def collect() -> None:
             while len(frames) < count:
                 frame = await track.recv()
-                frames.append(Frame(frame.width, frame.height, time.monotonic()))
+                frames.append(
+                    Frame(
+                        frame.width,
+                        frame.height,
+                        time.monotonic(),
+                        frame.pts,
+                        bool(getattr(frame, "key_frame", False)),
+                    )
+                )
 
         await asyncio.wait_for(collect(), within)
         return frames
