@@ -116,6 +116,7 @@ def spec_from_request(
             transcode=mode,  # type: ignore[arg-type]
             max_height=transcode_max_height,
             no_packet_timeout_s=no_packet_timeout_s,
+            fast_start=not source.rtsp.no_fast_start,
         )
     if kind == "rtp":
         return IngestSpec(

@@ -37,6 +37,7 @@ from mediasoup_driver import (
 from mediasoup_driver.webrtc_transport import normalize_dtls_parameters
 
 from media_node.errors import FailedPrecondition, InvalidArgument, NotFound
+from media_node.ingest import fast_start
 from media_node.streams import Stream
 from protos import media_node_pb2 as pb
 
@@ -189,9 +190,13 @@ class ViewerManager:
         try:
             consumer = await transport.consume(
                 ConsumerOptions(
-                    producer_id=producer.id, rtp_capabilities=rtp_capabilities, paused=paused
+                    producer_id=producer.id,
+                    rtp_capabilities=rtp_capabilities,
+                    paused=paused,
+                    preferred_layers=fast_start.start_layers(producer),
                 )
             )
+            fast_start.raise_when_started(consumer)  # bridge first, the camera's next
             session = Session(transport, consumer, stream.id, client_id or f"anon-{uuid.uuid4()}")
             self._track(session)
             if dtls is not None:

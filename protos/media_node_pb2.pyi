@@ -97,14 +97,16 @@ class TestPatternSource(_message.Message):
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., keyframe_interval_s: _Optional[int] = ...) -> None: ...
 
 class RtspSource(_message.Message):
-    __slots__ = ("url", "transcode", "transcode_mode")
+    __slots__ = ("url", "transcode", "transcode_mode", "no_fast_start")
     URL_FIELD_NUMBER: _ClassVar[int]
     TRANSCODE_FIELD_NUMBER: _ClassVar[int]
     TRANSCODE_MODE_FIELD_NUMBER: _ClassVar[int]
+    NO_FAST_START_FIELD_NUMBER: _ClassVar[int]
     url: str
     transcode: bool
     transcode_mode: TranscodeMode
-    def __init__(self, url: _Optional[str] = ..., transcode: _Optional[bool] = ..., transcode_mode: _Optional[_Union[TranscodeMode, str]] = ...) -> None: ...
+    no_fast_start: bool
+    def __init__(self, url: _Optional[str] = ..., transcode: _Optional[bool] = ..., transcode_mode: _Optional[_Union[TranscodeMode, str]] = ..., no_fast_start: _Optional[bool] = ...) -> None: ...
 
 class RtpSource(_message.Message):
     __slots__ = ()

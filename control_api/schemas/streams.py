@@ -36,6 +36,13 @@ class RtspSourceIn(OnDemandFields):
         "(answers key-frame requests); false: passed through, a camera that is not "
         "H.264 turns the stream to error saying so.",
     )
+    fast_start: StrictBool = Field(
+        default=True,
+        description="A viewer joining a passed-through camera starts at once on a "
+        "half-height bridge picture and switches to the camera's own bitstream at its next "
+        "key frame, instead of waiting up to a whole GOP; false sends the camera's "
+        "bitstream alone.",
+    )
 
 
 class RtpSourceIn(BaseModel):

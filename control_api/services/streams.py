@@ -139,7 +139,13 @@ def source_to_pb(source: dict[str, Any]) -> pb.StreamSource:
     kind = source.get("type")
     if kind == "rtsp":
         mode = TRANSCODE_MODES.get(source.get("transcode", "auto"), pb.TRANSCODE_MODE_AUTO)
-        return pb.StreamSource(rtsp=pb.RtspSource(url=source["url"], transcode_mode=mode))
+        return pb.StreamSource(
+            rtsp=pb.RtspSource(
+                url=source["url"],
+                transcode_mode=mode,
+                no_fast_start=not source.get("fast_start", True),
+            )
+        )
     if kind == "rtp":
         return pb.StreamSource(rtp=pb.RtpSource())
     return pb.StreamSource(
