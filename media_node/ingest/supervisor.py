@@ -181,6 +181,8 @@ class Ingest:
         self._packets_before = 0
         self._bytes_before = 0
         self._bitrate = 0
+        self._bridge_packets = 0
+        """Of ``_packets``, those of the bridge encoding (fast start)."""
         self._last_packet_at: float | None = None
         self._silent_since = 0.0
         """When the current silence began at the latest: start, process spawn, re-arm."""
@@ -519,7 +521,8 @@ class Ingest:
         with undecodable frames until the next key frame."""
         assert self._transport is not None and self._ports is not None
         elapsed = time.monotonic() - self._clock0
-        sent = self._packets_before + self._packets
+        bridge_sent = self._bridge_packets
+        sent = self._packets_before + self._packets - bridge_sent
         return RtpTarget(
             local_ip=self.listen_ip,
             rtp_source_port=self._ports[0],
@@ -531,7 +534,7 @@ class Ingest:
             timestamp_offset=(self._ts0 + round(elapsed * 90000)) % 0x100000000,
             picture_id_offset=round(elapsed * self.spec.fps) % 0x8000,
             bridge_ssrc=self.bridge_ssrc,
-            bridge_seqnum_offset=(self._bridge_seq0 + round(elapsed * 100)) % 0x10000,
+            bridge_seqnum_offset=(self._bridge_seq0 + bridge_sent) % 0x10000,
         )
 
     def _on_event(self, event: dict[str, Any]) -> None:
@@ -587,6 +590,10 @@ class Ingest:
         if producer is not self._producer:
             return  # replaced while the request was in flight
         packets = sum(int(s.get("packetCount", 0)) for s in streams)
+        if self.bridge_ssrc:
+            self._bridge_packets = sum(
+                int(s.get("packetCount", 0)) for s in streams if s.get("ssrc") == self.bridge_ssrc
+            )
         now = time.monotonic()
         self._bytes = sum(int(s.get("byteCount", 0)) for s in streams)
         self._bitrate = sum(int(s.get("bitrate", 0)) for s in streams)
