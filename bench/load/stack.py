@@ -74,7 +74,8 @@ class Stack:
             headers={"Authorization": f"Bearer {self.token}"},
             **kwargs,
         )
-        response.raise_for_status()
+        if response.is_error:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
         return response.json() if response.content else None
 
     async def live_stream(self, source: dict[str, Any], within: float = 30.0) -> dict[str, Any]:
