@@ -12,18 +12,25 @@ import { VasmsApiError, VasmsNetworkError } from './errors';
 // ---------------------------------------------------------------------------
 // Bodies
 
-export type StreamStatus = 'created' | 'starting' | 'live' | 'stopped' | 'error';
+/** `idle`: on demand, not pulled until the next viewer (placed and started by its consume). */
+export type StreamStatus = 'created' | 'starting' | 'live' | 'stopped' | 'error' | 'idle';
+
+/** Pulled sources may be pulled only while watched (`preload` keeps them pulled anyway). */
+export interface OnDemand {
+  on_demand?: boolean;
+  preload?: boolean;
+}
 
 export type StreamSource =
-  | { type: 'rtsp'; url: string; transcode?: 'auto' | boolean }
+  | ({ type: 'rtsp'; url: string; transcode?: 'auto' | boolean } & OnDemand)
   | { type: 'rtp' }
-  | {
+  | ({
       type: 'test_pattern';
       width?: number | null;
       height?: number | null;
       fps?: number | null;
       keyframe_interval_s?: number | null;
-    };
+    } & OnDemand);
 
 /** `GET /api/v2/streams/{id}` */
 export interface StreamOut {
@@ -249,6 +256,44 @@ export function startStream(config: ApiConfig, streamId: string): Promise<Stream
 
 export function stopStream(config: ApiConfig, streamId: string): Promise<StreamOut> {
   return request(config, `/api/v2/streams/${enc(streamId)}/stop`, { method: 'POST' });
+}
+
+/** Operator: delete a stopped stream. */
+export function deleteStream(config: ApiConfig, streamId: string): Promise<void> {
+  return request(config, `/api/v2/streams/${enc(streamId)}`, { method: 'DELETE' });
+}
+
+/**
+ * `GET /api/v2/streams/{id}/snapshot.jpg`: the JPEG of the latest key frame (`width`
+ * scales, aspect kept). 409 `stream_not_live` when the stream is not live.
+ */
+export async function fetchSnapshot(
+  config: ApiConfig,
+  streamId: string,
+  width?: number,
+): Promise<Blob> {
+  const query = width ? `?width=${width}` : '';
+  const headers: Record<string, string> = { accept: 'image/jpeg' };
+  const token = resolveToken(config);
+  if (token) headers['authorization'] = `Bearer ${token}`;
+  const doFetch = config.fetch ?? globalThis.fetch.bind(globalThis);
+  const path = `/api/v2/streams/${enc(streamId)}/snapshot.jpg${query}`;
+  let response: Response;
+  try {
+    response = await doFetch(apiUrl(config, path), { headers, credentials: 'omit' });
+  } catch (error) {
+    throw new VasmsNetworkError('v2', `GET ${path}: ${String(error)}`, { cause: error });
+  }
+  if (!response.ok) {
+    const err = (await response.json().catch(() => ({}))) as { detail?: unknown; code?: unknown };
+    throw new VasmsApiError(
+      'v2',
+      response.status,
+      typeof err.code === 'string' ? err.code : `http_${response.status}`,
+      typeof err.detail === 'string' ? err.detail : response.statusText,
+    );
+  }
+  return response.blob();
 }
 
 export function getRouterCapabilities(

@@ -497,7 +497,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       if (!api?.getStream) return; // V1: the next consume tells
       try {
         const stream = await api.getStream(streamId);
-        if (stream.status === 'live') return;
+        if (stream.status === 'live' || stream.status === 'idle') return;
       } catch (error) {
         if (isV2Unavailable(error) || !isRetryable(error)) return;
       }
@@ -568,7 +568,8 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     if (api.getStream) {
       const stream = await api.getStream(streamId);
       this.current(generation);
-      if (stream.status !== 'live') {
+      // idle: an on-demand stream, started by this very consume (the server waits for it).
+      if (stream.status !== 'live' && stream.status !== 'idle') {
         throw new VasmsApiError(protocol, 409, 'stream_not_live', `stream is ${stream.status}`);
       }
     }

@@ -1,6 +1,9 @@
 /**
- * The demo page served by the control API at `/`: sign in, list streams with
- * their status, click to play (several players side by side), stats overlay.
+ * The camera console served by the control API at `/`: sign in; operators add
+ * cameras (name, RTSP URL, transcode mode, on demand), start, stop and delete
+ * them; everyone sees each camera's status and reason with a thumbnail (from
+ * its snapshot), clicks to play, and arranges players on a wall of 1/4/9/16
+ * tiles (or freely), with a stats overlay per tile.
  *
  * The URL fragment can preset things (it never reaches the server):
  *   #token=<jwt>&play=<id>,<id>&protocol=auto|v2|v1&dtls=auto|connect&relay=1
@@ -12,14 +15,20 @@ import {
   type ApiConfig,
   type StreamOut,
   createStream,
+  deleteStream,
+  fetchSnapshot,
   listStreams,
   signIn,
   startStream,
+  stopStream,
 } from '../api-v2';
 import { VasmsApiError, isV2Unavailable } from '../errors';
 import { type DtlsMode, type PlayerStats, type ProtocolChoice, VasmsPlayer } from '../player';
 
 const TOKEN_KEY = 'vasms.token';
+const THUMB_WIDTH = 160;
+const THUMB_REFRESH_MS = 10_000;
+const WALL_SIZES = [0, 1, 4, 9, 16];
 
 function $<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -40,16 +49,31 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-function jwtName(token: string): string {
+function jwtClaims(token: string): { name?: unknown; role?: unknown } {
   try {
     const payload = token.split('.')[1] ?? '';
     const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
-    const claims = JSON.parse(json) as { name?: unknown; role?: unknown };
-    const name = typeof claims.name === 'string' ? claims.name : '?';
-    return typeof claims.role === 'string' ? `${name} (${claims.role})` : name;
+    return JSON.parse(json) as { name?: unknown; role?: unknown };
   } catch {
-    return '?';
+    return {};
   }
+}
+
+function jwtName(token: string): string {
+  const claims = jwtClaims(token);
+  const name = typeof claims.name === 'string' ? claims.name : '?';
+  return typeof claims.role === 'string' ? `${name} (${claims.role})` : name;
+}
+
+/** Whether the token's role may manage cameras (the server decides; this only hides UI). */
+function isOperator(token: string | null): boolean {
+  const role = token ? jwtClaims(token).role : undefined;
+  return role === 'operator' || role === 'admin';
+}
+
+interface Thumb {
+  url: string;
+  at: number;
 }
 
 interface Tile {
@@ -82,6 +106,9 @@ class Demo {
   private nextTile = 1;
   private streams = new Map<string, StreamOut>();
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
+  private thumbs = new Map<string, Thumb>();
+  private thumbsLoading = false;
+  wall = 0;
 
   constructor() {
     this.token = sessionStorage.getItem(TOKEN_KEY);
@@ -125,6 +152,19 @@ class Demo {
       if (id) this.play(id);
     });
     $('new-pattern').addEventListener('click', () => void this.newPattern());
+    $<HTMLFormElement>('add-camera').addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.addCamera();
+    });
+    $<HTMLSelectElement>('wall-size').addEventListener('change', (e) => {
+      this.setWall(Number((e.target as HTMLSelectElement).value));
+    });
+    $('fill-wall').addEventListener('click', () => this.fillWall());
+    $('clear-wall').addEventListener('click', () => {
+      for (const tile of [...this.tiles]) this.close(tile);
+    });
+    const wall = Number(hash.get('wall') ?? '0');
+    if (WALL_SIZES.includes(wall)) this.setWall(wall);
 
     this.renderSession();
     for (const id of (hash.get('play') ?? '').split(',').filter(Boolean)) this.play(id);
@@ -150,6 +190,7 @@ class Demo {
     $('signin').hidden = signedIn;
     $('session').hidden = !signedIn;
     $('session-user').textContent = this.token ? jwtName(this.token) : '';
+    $('add-camera').hidden = !isOperator(this.token) || this.v2Available === false;
   }
 
   async signIn(): Promise<void> {
@@ -183,6 +224,7 @@ class Demo {
     $('token-form').hidden = available;
     $('streams').hidden = !available;
     $('new-pattern').hidden = !available;
+    $('add-camera').hidden = !available || !isOperator(this.token);
     const badge = $('api-status');
     badge.textContent = available ? 'REST V2' : 'V1 WebSocket only';
     badge.className = `badge ${available ? 'status-live' : 'status-starting'}`;
@@ -211,20 +253,126 @@ class Demo {
 
   renderStreams(streams: StreamOut[]): void {
     this.streams = new Map(streams.map((s) => [s.id, s]));
+    for (const [id, thumb] of this.thumbs) {
+      if (!this.streams.has(id)) {
+        URL.revokeObjectURL(thumb.url);
+        this.thumbs.delete(id);
+      }
+    }
     const body = $('streams').querySelector('tbody');
     if (!body) return;
-    body.replaceChildren(
-      ...streams.map((s) => {
-        const row = el('tr', { 'data-stream-id': s.id, 'data-status': s.status, title: s.id });
-        row.append(el('td', {}, s.name));
-        const status = el('td');
-        status.append(el('span', { class: `badge status-${s.status}` }, s.status));
-        row.append(status, el('td', {}, String(s.consumer_count)));
-        row.addEventListener('click', () => this.play(s.id));
-        return row;
-      }),
-    );
+    const operator = isOperator(this.token);
+    body.replaceChildren(...streams.map((s) => this.streamRow(s, operator)));
     $('no-streams').hidden = streams.length > 0;
+    void this.loadThumbs(streams);
+  }
+
+  private streamRow(s: StreamOut, operator: boolean): HTMLTableRowElement {
+    const row = el('tr', { 'data-stream-id': s.id, 'data-status': s.status, title: s.id });
+    const thumbCell = el('td', { class: 'thumb' });
+    const thumb = this.thumbs.get(s.id);
+    if (thumb) thumbCell.append(el('img', { src: thumb.url, alt: `${s.name} snapshot` }));
+    const status = el('td');
+    status.append(el('span', { class: `badge status-${s.status}` }, s.status));
+    if (s.status_reason && s.status !== 'live') {
+      status.append(el('span', { class: 'reason' }, s.status_reason));
+    }
+    const actions = el('td', { class: 'actions' });
+    const action = (label: string, name: string, run: () => Promise<unknown>): void => {
+      const button = el('button', { type: 'button', 'data-action': name }, label);
+      button.addEventListener('click', (e) => {
+        e.stopPropagation();
+        run()
+          .then(() => this.refresh())
+          .catch((error: unknown) => this.message(`${label} ${s.name}: ${String(error)}`));
+      });
+      actions.append(button);
+    };
+    const running = ['starting', 'live', 'error', 'idle'].includes(s.status);
+    if (operator && !running) action('Start', 'start', () => startStream(this.config, s.id));
+    if (operator && running) action('Stop', 'stop', () => this.stopCamera(s.id));
+    if (operator && !running) action('Delete', 'delete', () => deleteStream(this.config, s.id));
+    row.append(thumbCell, el('td', {}, s.name), status, el('td', {}, String(s.consumer_count)));
+    row.append(actions);
+    row.addEventListener('click', () => this.play(s.id));
+    return row;
+  }
+
+  /** Snapshots of live cameras, one request at a time, each at most every 10 s. */
+  private async loadThumbs(streams: StreamOut[]): Promise<void> {
+    if (this.thumbsLoading) return;
+    this.thumbsLoading = true;
+    try {
+      for (const s of streams) {
+        const known = this.thumbs.get(s.id);
+        if (s.status !== 'live' || (known && Date.now() - known.at < THUMB_REFRESH_MS)) continue;
+        try {
+          const blob = await fetchSnapshot(this.config, s.id, THUMB_WIDTH);
+          if (known) URL.revokeObjectURL(known.url);
+          const thumb = { url: URL.createObjectURL(blob), at: Date.now() };
+          this.thumbs.set(s.id, thumb);
+          const cell = document.querySelector(`tr[data-stream-id="${s.id}"] td.thumb`);
+          cell?.replaceChildren(el('img', { src: thumb.url, alt: `${s.name} snapshot` }));
+        } catch {
+          // Not live any more, or no key frame yet: the next refresh tries again.
+        }
+      }
+    } finally {
+      this.thumbsLoading = false;
+    }
+  }
+
+  async addCamera(): Promise<void> {
+    const name = $<HTMLInputElement>('cam-name').value.trim();
+    const url = $<HTMLInputElement>('cam-url').value.trim();
+    const mode = $<HTMLSelectElement>('cam-transcode').value;
+    const transcode = mode === 'auto' ? 'auto' : mode === 'true';
+    const onDemand = $<HTMLInputElement>('cam-on-demand').checked;
+    try {
+      const stream = await createStream(this.config, {
+        name,
+        source: { type: 'rtsp', url, transcode, ...(onDemand ? { on_demand: true } : {}) },
+      });
+      if ($<HTMLInputElement>('cam-start').checked) await startStream(this.config, stream.id);
+      $<HTMLFormElement>('add-camera').reset();
+      this.message(`Camera ${stream.name} added.`);
+      await this.refresh();
+    } catch (error) {
+      this.message(`Could not add the camera: ${String(error)}`);
+    }
+  }
+
+  async stopCamera(streamId: string): Promise<void> {
+    for (const tile of this.tiles.filter((t) => t.streamId === streamId)) this.close(tile);
+    await stopStream(this.config, streamId);
+  }
+
+  /** 0: players side by side as they come; 1/4/9/16: a square wall of that many tiles. */
+  setWall(size: number): void {
+    this.wall = size;
+    $<HTMLSelectElement>('wall-size').value = String(size);
+    $('players').dataset['wall'] = String(size);
+    while (size && this.tiles.length > size) {
+      const last = this.tiles[this.tiles.length - 1];
+      if (last) this.close(last);
+    }
+  }
+
+  /** Fills the wall's empty tiles with the cameras that can play, in list order. */
+  fillWall(): void {
+    const size = this.wall || 4;
+    if (!this.wall) this.setWall(size);
+    const playable = [...this.streams.values()].filter((s) =>
+      ['live', 'idle', 'starting'].includes(s.status),
+    );
+    if (!playable.length) {
+      this.message('No camera is running: start one first.');
+      return;
+    }
+    for (let i = this.tiles.length; i < size; i++) {
+      const stream = playable[i % playable.length];
+      if (stream) this.play(stream.id);
+    }
   }
 
   async newPattern(): Promise<void> {
@@ -241,6 +389,10 @@ class Demo {
   }
 
   play(streamId: string): Tile {
+    if (this.wall && this.tiles.length >= this.wall) {
+      const oldest = this.tiles[0];
+      if (oldest) this.close(oldest);
+    }
     const name = this.streams.get(streamId)?.name ?? streamId.slice(0, 8);
     const root = el('div', { class: 'tile', 'data-stream-id': streamId, 'data-state': 'idle' });
     const video = el('video', { muted: '', playsinline: '', autoplay: '' });
