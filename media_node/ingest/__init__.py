@@ -29,6 +29,8 @@ Typical use by the media node::
 
 from .process import Backoff
 from .spec import (
+    AudioCodec,
+    AudioInfo,
     Codec,
     IngestKind,
     IngestSpec,
@@ -44,6 +46,8 @@ from .spec import (
 from .supervisor import Ingest, ProducerCallback, StatusCallback
 
 __all__ = [
+    "AudioCodec",
+    "AudioInfo",
     "Backoff",
     "Codec",
     "Ingest",

@@ -16,6 +16,16 @@ travels upstream to the encoder (a key frame leaves within ~15 ms). GStreamer's
 own sender reports stay unlinked: they would leave from an unknown port, and
 video plays without them.
 
+**Audio** (``spec.audio``) travels on the same PlainTransport as a second producer
+(another SSRC and payload type): its payloader and rtpbin's video output meet in a
+``funnel`` in front of the one udpsink, so both leave from P1, the only source the
+transport accepts. One transport per stream keeps one pair of ports, one restart
+story and one place that closes everything; audio needs no RTCP feedback, so it
+bypasses rtpbin:
+
+    … → opusenc → rtpopuspay (or rtppcmadepay → rtppcmapay for G.711) → funnel
+    rtpbin.send_rtp_src_0 → funnel → udpsink
+
 Payloads are capped at 1200 bytes: with mediasoup's header extensions and SRTP
 added, bigger packets exceed what WebRTC stacks accept (aiortc fails at 1500).
 """
@@ -26,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .spec import PAYLOAD_TYPES, Codec, IngestSpec
+from .spec import AUDIO_PAYLOAD_TYPES, PAYLOAD_TYPES, Codec, IngestSpec
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 """The interpreter with python3-gi (Debian); the project's virtualenv has no ``gi``."""
@@ -84,7 +94,9 @@ class RtpTarget:
         }
 
 
-def run_config(spec: IngestSpec, target: RtpTarget) -> dict[str, Any]:
+def run_config(
+    spec: IngestSpec, target: RtpTarget, audio_ssrc: int | None = None
+) -> dict[str, Any]:
     """The runner's configuration for ``spec`` (kinds test_pattern and rtsp)."""
     source: dict[str, Any]
     if spec.kind == "test_pattern":
@@ -113,4 +125,13 @@ def run_config(spec: IngestSpec, target: RtpTarget) -> dict[str, Any]:
             "keyframe_interval_s": spec.keyframe_interval_s,
         },
         "rtp": target.config(spec.codec),
+        "audio": (
+            {
+                "ssrc": audio_ssrc,
+                "payload_types": dict(AUDIO_PAYLOAD_TYPES),
+                "tone": spec.kind == "test_pattern",
+            }
+            if spec.audio and audio_ssrc is not None
+            else None
+        ),
     }

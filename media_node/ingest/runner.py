@@ -21,9 +21,12 @@ then nothing until EOF. stdout: one JSON object per line, ``{"event": ...}``:
 ``elements`` (the pipeline's element factories: ``stage`` ``built`` once the part
 known in advance is built, ``video`` once the part chosen by the camera is), ``camera``
 (what an RTSP camera sends and what is done with it), ``video`` (codec and size
-the viewers receive), ``unused_stream`` (a camera stream not ingested, e.g. its
-audio, drained into a fakesink), ``error`` (``element``, ``message``, ``debug``, and a human
-``reason`` when the runner knows better than GStreamer), ``eos``. Logs go to stderr.
+the viewers receive), ``camera_audio`` (what a camera's audio stream is), ``audio``
+(the audio codec viewers receive: ``opus``, ``pcma`` or ``pcmu``, sent once its
+branch is linked), ``unused_stream`` (a camera stream not ingested, e.g. its
+audio when audio is off, drained into a fakesink), ``error`` (``element``,
+``message``, ``debug``, and a human ``reason`` when the runner knows better than
+GStreamer), ``eos``. Logs go to stderr.
 
 With ``GST_DEBUG_DUMP_DOT_DIR`` set, the pipeline is written there as
 ``vasms-ingest-<pid>-built.dot`` and, once video is negotiated,
@@ -127,6 +130,11 @@ class Runner:
         self.bridge: Any = None
         """Passthrough with fast start: the bridge encoding (``bridge.Bridge``)."""
         self.tee: Any = None
+        self.audio: dict[str, Any] | None = config.get("audio")
+        """``{ssrc, payload_types, tone}`` when the source's audio is wanted, else None."""
+        self.audio_linked = False
+        self.funnel: Any = None
+        """Where the audio payloader joins the video's RTP in front of the one udpsink."""
 
     # -- building blocks --------------------------------------------------------------
 
@@ -219,7 +227,14 @@ class Runner:
             port=int(rtp["rtcp_port"]),
             caps=self.caps("application/x-rtcp"),
         )
-        if not rtpbin.link_pads("send_rtp_src_0", sink, "sink"):
+        if self.audio is not None:
+            # Audio leaves from P1 too (the transport's only accepted source): the two
+            # RTP streams meet in a funnel in front of the one udpsink.
+            self.funnel = self.make("funnel")
+            if not rtpbin.link_pads("send_rtp_src_0", self.funnel, "sink_%u"):
+                raise RuntimeError("cannot link rtpbin to the funnel")
+            self.link(self.funnel, sink)
+        elif not rtpbin.link_pads("send_rtp_src_0", sink, "sink"):
             raise RuntimeError("cannot link rtpbin to udpsink")
         if not rtcp.link_pads("src", rtpbin, "recv_rtcp_sink_0"):
             raise RuntimeError("cannot link udpsrc to rtpbin")
@@ -265,7 +280,7 @@ class Runner:
             )
         except self.GLib.Error as error:
             raise RuntimeError(f"cannot bind the RTP socket: {error.message}") from error
-        funnel = self.make("funnel")
+        funnel = self.funnel = self.make("funnel")  # the audio payloader joins it too
         sink = self.make(
             "udpsink",
             host=str(rtp["transport_ip"]),
@@ -338,6 +353,91 @@ class Runner:
         self.link(test, raw, clock, self.encoder(width, height, fps))
         emit("video", codec=self.output["codec"], width=width, height=height, fps=fps)
         self.video_linked = True
+        if self.audio is not None and self.audio.get("tone"):
+            tone = self.make("audiotestsrc", is_live=True, freq=440.0, volume=0.3)
+            self.set_enum(tone, "wave", "sine")
+            self.link(tone, self.opus_encoder())
+            self.audio_linked = True
+            emit("audio", codec="opus")
+
+    # -- audio ------------------------------------------------------------------------
+
+    def audio_payloader(self, codec: str) -> Any:
+        """The audio payloader (our SSRC, the codec's payload type), linked to the funnel."""
+        assert self.audio is not None
+        factory = {"opus": "rtpopuspay", "pcma": "rtppcmapay", "pcmu": "rtppcmupay"}[codec]
+        pay = self.make(
+            factory,
+            mtu=int(self.rtp["mtu"]),
+            ssrc=int(self.audio["ssrc"]),
+            pt=int(self.audio["payload_types"][codec]),
+        )
+        self.link(pay, self.funnel)
+        return pay
+
+    def opus_encoder(self) -> Any:
+        """Raw audio of any format and rate -> 48 kHz stereo Opus (WebRTC's own audio
+        codec) -> payloader; returns the chain's input."""
+        convert = self.make("audioconvert")
+        resample = self.make("audioresample")
+        raw = self.make("capsfilter", caps=self.caps("audio/x-raw,rate=48000,channels=2"))
+        enc = self.make("opusenc", bitrate=64000)
+        self.set_enum(enc, "audio-type", "restricted-lowdelay")
+        self.link(convert, resample, raw, enc, self.audio_payloader("opus"))
+        return convert
+
+    def link_audio(self, pad: Any, structure: Any) -> None:
+        """The camera's audio: G.711 at 8 kHz mono repayloaded as it is (every viewer
+        decodes it), anything else decoded and encoded to Opus."""
+        encoding = (structure.get_string("encoding-name") or "").upper()
+        ok_rate, rate = structure.get_int("clock-rate")
+        channels = structure.get_string("encoding-params") or "1"
+        g711 = {"PCMA": "pcma", "PCMU": "pcmu"}.get(encoding)
+        emit("camera_audio", encoding=encoding, clock_rate=rate if ok_rate else 0)
+        if g711 is not None and ok_rate and rate == 8000 and channels == "1":
+            depay = self.make("rtppcmadepay" if g711 == "pcma" else "rtppcmudepay")
+            pay = self.audio_payloader(g711)
+            self.link(depay, pay)
+            for element in (depay, pay):
+                element.sync_state_with_parent()
+            if pad.link(depay.get_static_pad("sink")) != self.Gst.PadLinkReturn.OK:
+                raise RuntimeError("cannot link the camera's audio to its depayloader")
+            emit("audio", codec=g711)
+        else:
+            decode = self.make("decodebin")
+            decode.connect("pad-added", self.on_decoded_audio)
+            decode.sync_state_with_parent()
+            if pad.link(decode.get_static_pad("sink")) != self.Gst.PadLinkReturn.OK:
+                raise RuntimeError("cannot link the camera's audio to a decoder")
+        emit("elements", stage="audio", elements=self.factories())
+
+    def on_decoded_audio(self, _decode: Any, pad: Any) -> None:
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        if not caps.get_structure(0).get_name().startswith("audio/"):
+            return
+        try:
+            head = self.opus_encoder()
+            for element in self.chain_from(head):
+                element.sync_state_with_parent()
+            if pad.link(head.get_static_pad("sink")) != self.Gst.PadLinkReturn.OK:
+                raise RuntimeError("cannot link the audio decoder to audioconvert")
+        except RuntimeError as error:
+            self.fail(f"cannot encode the camera's audio to Opus: {error}")
+            return
+        emit("audio", codec="opus")
+        emit("elements", stage="audio", elements=self.factories())
+
+    def chain_from(self, element: Any) -> list[Any]:
+        """``element`` and everything linked after it up to (not including) the funnel."""
+        found = [element]
+        pad = element.get_static_pad("src")
+        while pad is not None and pad.get_peer() is not None:
+            peer = pad.get_peer().get_parent_element()
+            if peer is self.funnel:
+                break
+            found.append(peer)
+            pad = peer.get_static_pad("src")
+        return found
 
     def build_rtsp(self) -> None:
         src = self.source
@@ -348,7 +448,15 @@ class Runner:
     def on_rtsp_pad(self, _rtsp: Any, pad: Any) -> None:
         caps = pad.get_current_caps() or pad.query_caps(None)
         structure = caps.get_structure(0)
-        if structure.get_string("media") != "video" or self.video_linked:
+        media = structure.get_string("media")
+        if media == "audio" and self.audio is not None and not self.audio_linked:
+            self.audio_linked = True
+            try:
+                self.link_audio(pad, structure)
+            except RuntimeError as error:
+                self.fail(f"cannot ingest the camera's audio: {error}")
+            return
+        if media != "video" or self.video_linked:
             # The camera's audio (not ingested yet) or a second video stream: drained
             # into a fakesink, so that no stream of the session is left unlinked.
             encoding = (structure.get_string("encoding-name") or "").upper()

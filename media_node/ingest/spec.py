@@ -22,6 +22,10 @@ from mediasoup_driver.rtp_parameters import (
 
 IngestKind = Literal["test_pattern", "rtsp", "rtp"]
 Codec = Literal["vp8", "h264"]
+AudioCodec = Literal["opus", "pcma", "pcmu"]
+"""What viewers receive of a source's audio: G.711 (PCMA/PCMU, 8 kHz mono) passes
+through as the camera sends it; anything else (AAC, G.726, L16, ...) and the test
+pattern's tone are encoded to Opus by the node."""
 RtspTransport = Literal["tcp", "udp"]
 TranscodeMode = Literal["auto", "always", "never"]
 """``auto``: pass H.264 (baseline, main, high) through, transcode anything else;
@@ -50,8 +54,19 @@ RTCP_FEEDBACK: list[RtcpFeedback] = [
 """Without ``nack pli`` / ``ccm fir`` the worker never asks the ingest for a key frame,
 so a new viewer would wait for the source's next periodic one (up to a whole GOP)."""
 
+AUDIO_PAYLOAD_TYPES: dict[AudioCodec, int] = {"opus": 111, "pcma": 8, "pcmu": 0}
+"""Payload types of an ingest's audio stream (G.711's static ones, Opus's usual one)."""
+
+AUDIO_CODECS: dict[AudioCodec, RtpCodecCapability] = {
+    "opus": {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+    "pcma": {"kind": "audio", "mimeType": "audio/PCMA", "clockRate": 8000},
+    "pcmu": {"kind": "audio", "mimeType": "audio/PCMU", "clockRate": 8000},
+}
+"""The router's audio codecs. PCMA and PCMU are in mediasoup's supported list and in
+every browser's and aiortc's, so a G.711 camera's audio is forwarded untouched."""
+
 _ROUTER_MEDIA_CODECS: list[RtpCodecCapability] = [
-    {"kind": "audio", "mimeType": "audio/opus", "clockRate": 48000, "channels": 2},
+    *AUDIO_CODECS.values(),
     {"kind": "video", "mimeType": "video/VP8", "clockRate": 90000},
     {
         "kind": "video",
@@ -90,6 +105,19 @@ def producer_rtp_parameters(codec: Codec, ssrc: int, bridge_ssrc: int = 0) -> Rt
         }
     if bridge_ssrc:
         return {"codecs": [params], "encodings": [{"ssrc": bridge_ssrc}, {"ssrc": ssrc}]}
+    return {"codecs": [params], "encodings": [{"ssrc": ssrc}]}
+
+
+def audio_producer_rtp_parameters(codec: AudioCodec, ssrc: int) -> RtpParameters:
+    """RTP parameters of an ingest's audio producer (one stream, fixed SSRC and PT)."""
+    capability = AUDIO_CODECS[codec]
+    params: RtpCodecParameters = {
+        "mimeType": capability["mimeType"],
+        "payloadType": AUDIO_PAYLOAD_TYPES[codec],
+        "clockRate": capability["clockRate"],
+    }
+    if "channels" in capability:
+        params["channels"] = capability["channels"]
     return {"codecs": [params], "encodings": [{"ssrc": ssrc}]}
 
 
@@ -152,6 +180,11 @@ class IngestSpec:
     bitrate_kbps: int = 1000
     """Target bitrate of the node's encoder (test_pattern, transcode)."""
     fast_start: bool = True
+    audio: bool = False
+    """Ingest the source's audio as a second producer: the test pattern's tone
+    (``test_pattern``), the camera's own audio stream if it has one (``rtsp``; G.711
+    passed through, anything else encoded to Opus). False: no tone; a camera's audio
+    is drained and dropped. Not for ``rtp``."""
     rtsp_transport: RtspTransport = "tcp"
     """RTP over the RTSP TCP connection by default: no UDP ports to open through
     firewalls, and a camera that goes away closes the connection, which ends the
@@ -175,6 +208,8 @@ class IngestSpec:
                 raise ValueError(f"rtsp_transport: {self.rtsp_transport!r}")
         elif self.url is not None:
             raise ValueError(f"url: only rtsp ingests take a URL ({self.kind} given one)")
+        if self.audio and self.kind == "rtp":
+            raise ValueError("audio: an rtp ingest carries video only")
         if self.transcode != "auto" and self.kind != "rtsp":
             raise ValueError("transcode: only an rtsp ingest can be transcoded")
         for name in ("width", "height", "fps", "bitrate_kbps", "max_height"):
@@ -244,6 +279,13 @@ class VideoInfo:
     codec: str
     width: int
     height: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """The audio viewers receive: its codec (``AudioCodec``)."""
+
+    codec: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,14 @@ that runs but sends nothing for ``no_packet_timeout_s`` is killed and
 restarted the same way. The status stays ``error`` while retrying and turns
 ``live`` when RTP flows again.
 
+**Audio** (``spec.audio``). The same transport carries a second producer, of kind
+audio, with its own SSRC (``audio_ssrc``). It is created when a run reports the
+audio branch it linked (the ``audio`` event: for a camera, only then is it known
+whether it sends audio and in which codec), and again after the transport was
+recreated or when a later run reports another codec. The stream's liveness is its
+video's; audio comes and goes with it. Consumers of a replaced audio producer are
+closed by the worker, like video ones.
+
 **Kind ``rtp``.** No process: a comedia PlainTransport with rtcp-mux waits for an
 external sender (``rtp_endpoint``), which must send SRTP with the stream's own key
 (``SRTP_CRYPTO_SUITE``, a random key per ingest, shown to operators only). The
@@ -75,11 +83,14 @@ from .pipelines import RtpTarget, run_config, runner_argv
 from .process import Backoff, IngestProcess
 from .spec import (
     PAYLOAD_TYPES,
+    AudioCodec,
+    AudioInfo,
     IngestSpec,
     IngestStats,
     RtpEndpoint,
     Status,
     VideoInfo,
+    audio_producer_rtp_parameters,
     producer_rtp_parameters,
 )
 
@@ -88,6 +99,7 @@ _log = logging.getLogger(__name__)
 StatusCallback = Callable[[Status, str], object]
 ProducerCallback = Callable[[Producer], object]
 VideoCallback = Callable[[VideoInfo], object]
+AudioCallback = Callable[[AudioInfo | None], object]
 
 SRTP_CRYPTO_SUITE = "AES_CM_128_HMAC_SHA1_80"
 """What an RTP-push sender must encrypt with (ffmpeg's ``-srtp_out_suite``, GStreamer's
@@ -126,6 +138,7 @@ class Ingest:
         announced_address: str | None = None,
         name: str | None = None,
         on_video: VideoCallback | None = None,
+        on_audio: AudioCallback | None = None,
         backoff: Backoff | None = None,
         poll_interval_s: float = 0.5,
     ) -> None:
@@ -140,6 +153,8 @@ class Ingest:
         self.ssrc = 1 + secrets.randbelow(0x7FFFFFFE)
         """Fixed for the ingest's life: every process run and replacement producer uses it.
         Below 2**31 because some senders (ffmpeg's ``-ssrc``) take a signed 32-bit int."""
+        self.audio_ssrc = self.ssrc % 0x7FFFFFFE + 1
+        """The audio stream's SSRC (differs from the video's)."""
         self.srtp_key = base64.b64encode(secrets.token_bytes(30)).decode()
         """Kind ``rtp``: the sender's SRTP master key and salt (30 bytes, base64)."""
         self.bridge_ssrc = 1 + secrets.randbelow(0x7FFFFFFE) if spec.bridged else 0
@@ -152,9 +167,15 @@ class Ingest:
         """Emits (status, reason) on each change; ``wait_for_status`` builds on it."""
         self.elements_changed: Event[list[str]] = Event("ingest.elements")
         """Emits the pipeline's element factories each time the ingest process reports them."""
+        self.audio_changed: Event[AudioInfo] = Event("ingest.audio")
+        """Emits the audio's codec each time an audio producer is created."""
         self._on_status = on_status
         self._on_producer = on_producer
         self._on_video = on_video
+        self._on_audio = on_audio
+        self._audio: AudioInfo | None = None
+        self._audio_producer: Producer | None = None
+        self._audio_lock = asyncio.Lock()
         self._backoff = backoff or Backoff()
         self._poll_interval = poll_interval_s
         self._status: Status = "starting"
@@ -205,6 +226,18 @@ class Ingest:
     def producer(self) -> Producer | None:
         """The producer viewers consume (None before start and after stop)."""
         return self._producer
+
+    @property
+    def audio_producer(self) -> Producer | None:
+        """The audio producer on the same transport (None while the source's audio is
+        not, or not yet, ingested)."""
+        producer = self._audio_producer
+        return producer if producer is not None and not producer.closed else None
+
+    @property
+    def audio(self) -> AudioInfo | None:
+        """The audio codec viewers receive, once the ingest process linked its audio."""
+        return self._audio if self.audio_producer is not None else None
 
     @property
     def transport(self) -> PlainTransport | None:
@@ -334,6 +367,7 @@ class Ingest:
         if process is not None:
             await process.kill()
         transport, self._transport, self._producer = self._transport, None, None
+        self._audio_producer = None
         if transport is not None:
             await transport.close()
         self._set_status("stopped", "")
@@ -428,7 +462,7 @@ class Ingest:
         self._packets_before += self._packets
         self._bytes_before += self._bytes
         self._packets = self._bytes = self._bitrate = 0
-        self._transport = self._producer = None
+        self._transport = self._producer = self._audio_producer = None
         if old is not None:
             await old.close()
         try:
@@ -448,7 +482,7 @@ class Ingest:
         The stream stays in error (no restarts) until ``stop()``."""
         _log.error("%s: %s; ingest halted", self.name, reason)
         self._set_status("error", reason)
-        self._transport = self._producer = None
+        self._transport = self._producer = self._audio_producer = None
         for task in self._tasks:
             task.cancel()
         process = self._process
@@ -499,7 +533,7 @@ class Ingest:
         with contextlib.suppress(MediasoupError):
             await self._poll()
         argv = runner_argv()
-        config = self._config = run_config(self.spec, self._rtp_target())
+        config = self._config = run_config(self.spec, self._rtp_target(), self.audio_ssrc)
         self._silent_since = time.monotonic()
         try:
             process = await IngestProcess.spawn(argv, config, self.name, self._on_event)
@@ -542,6 +576,15 @@ class Ingest:
         if kind == "elements":
             self._elements = [str(e) for e in event.get("elements", [])]
             self.elements_changed.emit(list(self._elements))
+        elif kind == "audio" and self.spec.audio:
+            codec = str(event.get("codec", ""))
+            if codec in ("opus", "pcma", "pcmu"):
+                task = asyncio.create_task(
+                    self._ensure_audio_producer(codec),  # type: ignore[arg-type]
+                    name=f"{self.name}-audio",
+                )
+                self._tasks.append(task)
+                task.add_done_callback(self._forget_task)
         elif kind == "camera":
             self._camera = {k: v for k, v in event.items() if k != "event"}
         elif kind == "video":
@@ -557,6 +600,47 @@ class Ingest:
                         self._on_video(video)
                     except Exception:
                         _log.exception("%s: on_video callback failed", self.name)
+
+    def _forget_task(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
+
+    async def _ensure_audio_producer(self, codec: AudioCodec) -> None:
+        """An audio producer of ``codec`` on the current transport (the one the running
+        process sends to); an older one of another codec is closed first."""
+        async with self._audio_lock:
+            transport = self._transport
+            if transport is None or self._stopping:
+                return
+            current = self.audio_producer
+            if current is not None and self._audio == AudioInfo(codec):
+                return
+            if current is not None:
+                self._audio_producer = None
+                await current.close()
+            try:
+                producer = await transport.produce(
+                    ProducerOptions(
+                        kind="audio",
+                        rtp_parameters=audio_producer_rtp_parameters(codec, self.audio_ssrc),
+                        app_data={"ingest": self.name, "media": "audio"},
+                    )
+                )
+            except MediasoupError as error:
+                _log.warning("%s: cannot create the audio producer: %s", self.name, error)
+                return
+            if transport is not self._transport or self._stopping:
+                await producer.close()
+                return
+            self._audio_producer = producer
+            self._audio = AudioInfo(codec)
+            _log.info("%s: audio producer %s (%s)", self.name, producer.id, codec)
+        self.audio_changed.emit(AudioInfo(codec))
+        if self._on_audio is not None:
+            try:
+                self._on_audio(self._audio)
+            except Exception:
+                _log.exception("%s: on_audio callback failed", self.name)
 
     async def _kill_process(self, reason: str) -> None:
         process = self._process

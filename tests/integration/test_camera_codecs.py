@@ -135,11 +135,73 @@ async def test_transcoded_pictures_are_capped_at_max_height(router: Router) -> N
         await watching.viewer.close()
 
 
-@pytest.mark.parametrize(("kind", "audio"), [("h264", "aac"), ("h264", "pcma"), ("h265", "pcmu")])
-async def test_cameras_with_audio_play_their_video(router: Router, kind: str, audio: str) -> None:
-    """The camera's audio stream (not ingested yet) is drained, never left unlinked to
-    stall the session: the video plays at the camera's size."""
+AUDIO_RMS_MIN = 0.02
+"""The cameras' and the test pattern's tone is a 440 Hz sine at volume 0.3 (RMS ~0.21);
+silence decodes to ~0. Opus/G.711 round trips keep it far above this."""
+
+
+async def assert_audio_and_video(
+    ingest: Ingest, router: Router, size: tuple[int, int], audio_codec: str
+) -> None:
+    async with asyncio.timeout(30):
+        while ingest.audio_producer is None:
+            await ingest.audio_changed.wait()
+    assert ingest.audio is not None and ingest.audio.codec == audio_codec
+    assert ingest.producer is not None and ingest.audio_producer is not None
+    watching = await watch(router, ingest.producer, audio_producer=ingest.audio_producer)
+    assert watching.audio_consumer is not None
+    video = await watching.viewer.frames(5, within=30)
+    audio = await watching.viewer.audio_frames(25, within=30)
+    assert {(f.width, f.height) for f in video} == {size}
+    loud = [f for f in audio[5:] if f.rms > AUDIO_RMS_MIN]
+    assert len(loud) >= 10, [round(f.rms, 3) for f in audio]
+    first_video, first_audio = video[0].received_at, audio[0].received_at
+    print(
+        f"\n{audio_codec}: first video frame {first_video - watching.consume_returned_at:.3f} s,"
+        f" first audio frame {first_audio - watching.consume_returned_at:.3f} s after consume;"
+        f" audio rms {sum(f.rms for f in loud) / len(loud):.3f}"
+    )
+    await watching.viewer.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "audio", "codec"),
+    [("h264", "aac", "opus"), ("h264", "pcma", "pcma"), ("h265", "pcmu", "pcmu")],
+)
+async def test_camera_audio_reaches_the_viewer(
+    router: Router, kind: str, audio: str, codec: str
+) -> None:
+    """The camera's audio is a second producer on the stream's transport: AAC encoded to
+    Opus, G.711 passed through; a real aiortc viewer decodes the tone (non-silent) and the
+    video at the camera's size."""
     camera = await RtspServer.start(kind=kind, size=SIZE, fps=15, gop=15, audio=audio)
+    ingest = Ingest(router, IngestSpec(kind="rtsp", url=camera.url, audio=True))
+    try:
+        await ingest.start()
+        await wait_status(ingest, "live")
+        await assert_audio_and_video(ingest, router, SIZE, codec)
+        expected = "opusenc" if codec == "opus" else f"rtp{codec}pay"
+        assert expected in ingest.elements and "fakesink" not in ingest.elements
+        assert ingest.status == "live"
+    finally:
+        await ingest.stop()
+        await camera.stop()
+
+
+async def test_test_pattern_tone(router: Router) -> None:
+    ingest = Ingest(router, IngestSpec(kind="test_pattern", codec="h264", audio=True))
+    try:
+        await ingest.start()
+        await wait_status(ingest, "live")
+        await assert_audio_and_video(ingest, router, (640, 360), "opus")
+    finally:
+        await ingest.stop()
+
+
+async def test_camera_audio_off_is_drained(router: Router) -> None:
+    """``audio`` False: the camera's audio is drained (never left unlinked to stall the
+    session), no audio producer; the video plays at the camera's size."""
+    camera = await RtspServer.start(kind="h264", size=SIZE, fps=15, gop=15, audio="aac")
     ingest = Ingest(router, IngestSpec(kind="rtsp", url=camera.url))
     try:
         await ingest.start()
@@ -147,7 +209,7 @@ async def test_cameras_with_audio_play_their_video(router: Router, kind: str, au
         async with asyncio.timeout(10):
             while "fakesink" not in ingest.elements:
                 await ingest.elements_changed.wait()
-        assert ingest.producer is not None
+        assert ingest.producer is not None and ingest.audio_producer is None
         watching = await watch(router, ingest.producer)
         frames = await watching.viewer.frames(10, within=30)
         assert {(f.width, f.height) for f in frames} == {SIZE}

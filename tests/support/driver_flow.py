@@ -97,10 +97,17 @@ class Watch:
     consumer: Consumer
     consume_returned_at: float
     dtls_connected_at: list[float] = field(default_factory=list)
+    audio_consumer: Consumer | None = None
 
 
-async def watch(router: Router, producer: Producer, viewer: Viewer | None = None) -> Watch:
-    """A real viewer consuming ``producer`` through a new WebRtcTransport (connect call)."""
+async def watch(
+    router: Router,
+    producer: Producer,
+    viewer: Viewer | None = None,
+    audio_producer: Producer | None = None,
+) -> Watch:
+    """A real viewer consuming ``producer`` through a new WebRtcTransport (connect call),
+    and ``audio_producer`` too, on the same transport, when given."""
     viewer = viewer or Viewer()
     caps = await viewer.load(router.rtp_capabilities)
     transport = await router.create_webrtc_transport(
@@ -131,4 +138,16 @@ async def watch(router: Router, producer: Producer, viewer: Viewer | None = None
             "rtpParameters": consumer.rtp_parameters,
         }
     )
-    return Watch(viewer, transport, consumer, returned_at, connected)
+    audio_consumer = None
+    if audio_producer is not None:
+        audio_consumer = await transport.consume(
+            ConsumerOptions(producer_id=audio_producer.id, rtp_capabilities=caps)
+        )
+        await viewer.consume_audio(
+            {
+                "id": audio_consumer.id,
+                "producerId": audio_producer.id,
+                "rtpParameters": audio_consumer.rtp_parameters,
+            }
+        )
+    return Watch(viewer, transport, consumer, returned_at, connected, audio_consumer)

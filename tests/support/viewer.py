@@ -31,6 +31,27 @@ class Frame:
 
 
 @dataclass
+class AudioFrame:
+    sample_rate: int
+    samples: int
+    rms: float
+    """Root mean square of the frame's samples, in full scale (0 silence, 1 maximum)."""
+    received_at: float
+
+
+def frame_rms(frame: Any) -> float:
+    """RMS of a decoded audio frame (PyAV AudioFrame, any sample format), 0..1."""
+    import numpy as np
+
+    data = frame.to_ndarray().astype(np.float64)
+    if frame.format.name.startswith("s16"):
+        data /= 32768.0
+    elif frame.format.name.startswith("s32"):
+        data /= 2147483648.0
+    return float(np.sqrt(np.mean(np.square(data)))) if data.size else 0.0
+
+
+@dataclass
 class Viewer:
     """One pymediasoup device with one receive transport and one video consumer."""
 
@@ -39,6 +60,7 @@ class Viewer:
     )
     transport: Any = None
     consumer: Any = None
+    audio_consumer: Any = None
     connect_calls: int = 0
     dtls_connected_at: float | None = None
 
@@ -74,6 +96,30 @@ class Viewer:
             kind=consumer["kind"],
             rtpParameters=consumer["rtpParameters"],
         )
+
+    async def consume_audio(self, consumer: dict[str, Any]) -> None:
+        """The audio consumer on the same transport (mediasoup shape, kind audio)."""
+        self.audio_consumer = await self.transport.consume(
+            id=consumer["id"],
+            producerId=consumer["producerId"],
+            kind="audio",
+            rtpParameters=consumer["rtpParameters"],
+        )
+
+    async def audio_frames(self, count: int, within: float = 20.0) -> list[AudioFrame]:
+        """Decodes ``count`` audio frames (raises TimeoutError if they do not come)."""
+        track = self.audio_consumer.track
+        frames: list[AudioFrame] = []
+
+        async def collect() -> None:
+            while len(frames) < count:
+                frame = await track.recv()
+                frames.append(
+                    AudioFrame(frame.sample_rate, frame.samples, frame_rms(frame), time.monotonic())
+                )
+
+        await asyncio.wait_for(collect(), within)
+        return frames
 
     async def frames(self, count: int, within: float = 20.0) -> list[Frame]:
         """Decodes ``count`` video frames (raises TimeoutError if they do not come)."""
