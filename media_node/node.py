@@ -66,6 +66,7 @@ class MediaNode:
             ),
             on_closed=self._viewer_closed,
             on_transport_state=self._transport_state,
+            on_audio_closed=self._audio_closed,
         )
         self.snapshots = Snapshots(
             settings.rtc_listen_ip, settings.snapshot_timeout_s, settings.snapshot_linger_s
@@ -211,6 +212,11 @@ class MediaNode:
                 info.video.CopyFrom(
                     pb.VideoInfo(codec=video.codec, width=video.width, height=video.height)
                 )
+            audio = stream.ingest.audio
+            audio_producer = stream.audio_producer
+            if audio is not None and audio_producer is not None:
+                info.audio.CopyFrom(pb.AudioInfo(codec=audio.codec))
+                info.audio_producer_id = audio_producer.id
         return info
 
     # -- viewers -------------------------------------------------------------------------
@@ -222,6 +228,7 @@ class MediaNode:
         rtp_capabilities: dict[str, Any],
         dtls_parameters: dict[str, Any] | None,
         paused: bool,
+        audio: bool = True,
     ) -> pb.ConsumeResponse:
         if self.draining:
             raise Unavailable("draining")
@@ -235,6 +242,7 @@ class MediaNode:
                 dtls_parameters,
                 paused,
                 router=placement.router if placement is not None else None,
+                audio=audio,
             )
         except BaseException:
             if placement is not None:
@@ -248,7 +256,7 @@ class MediaNode:
         if stream.id in self.streams.streams:  # a relayed stream's status is its origin's
             self._publish_stream(stream)
         transport = session.transport
-        return pb.ConsumeResponse(
+        response = pb.ConsumeResponse(
             transport=pb.TransportInfo(
                 id=transport.id,
                 ice_parameters=dict_to_struct(dict(transport.ice_parameters)),
@@ -265,9 +273,17 @@ class MediaNode:
             consumer=session.info(),
             connected=connected,
         )
+        if session.audio is not None:
+            response.audio.CopyFrom(session.info(session.audio))
+        return response
 
     async def close_consumer(self, consumer_id: str) -> None:
+        """The video consumer: its transport and audio consumer go too; the audio
+        consumer: it alone."""
         session = self.viewers.session(consumer_id)
+        if session.consumer.id != consumer_id:
+            await self.viewers.close_audio(session, pb.CLOSE_REASON_REQUESTED)
+            return
         await self.viewers.close_session(session, pb.CLOSE_REASON_REQUESTED)
 
     async def close_transport(self, transport_id: str) -> None:
@@ -275,7 +291,8 @@ class MediaNode:
         await self.viewers.close_session(session, pb.CLOSE_REASON_REQUESTED)
 
     async def consumer_info(self, consumer_id: str) -> pb.ConsumerInfo:
-        info = self.viewers.session(consumer_id).info()
+        session = self.viewers.session(consumer_id)
+        info = session.info(session.consumer_by_id(consumer_id))
         info.stats.CopyFrom(await self.viewers.stats(consumer_id))
         return info
 
@@ -316,6 +333,17 @@ class MediaNode:
             self._publish_stream(stream)
         if self.draining and not self.viewers.by_consumer:
             self.drained.set()
+
+    def _audio_closed(self, session: Session, consumer_id: str, reason: int) -> None:
+        self.bus.publish(
+            consumer_closed=pb.ConsumerClosed(
+                consumer_id=consumer_id,
+                transport_id=session.transport.id,
+                stream_id=session.stream_id,
+                client_id=session.client_id,
+                reason=reason,
+            )
+        )
 
     def _route_lost(self, consumer_ids: list[str], reason: str) -> None:
         """A piped route lost its origin (worker death, producer gone): its viewers are

@@ -108,6 +108,7 @@ class Servicer(pb_grpc.MediaNodeServicer):
             struct_to_dict(request.rtp_capabilities),
             dtls,
             request.paused,
+            audio=not request.no_audio,
         )
 
     @_mapped

@@ -64,6 +64,14 @@ class Stream:
         return self.ingest.producer if self.ingest is not None else None
 
     @property
+    def audio_producer(self) -> Producer | None:
+        """The stream's audio producer on its own router (None without audio, and on an
+        edge: relays carry video only so far)."""
+        if self.relay_producer is not None or self.ingest is None:
+            return None
+        return self.ingest.audio_producer
+
+    @property
     def producer_id(self) -> str:
         producer = self.producer
         return producer.id if producer is not None and not producer.closed else ""
@@ -94,6 +102,7 @@ def spec_from_request(
             fps=pattern.fps or 30,
             keyframe_interval_s=pattern.keyframe_interval_s or 10,
             no_packet_timeout_s=no_packet_timeout_s,
+            audio=pattern.audio,
         )
     if kind == "rtsp":
         url = source.rtsp.url
@@ -117,6 +126,7 @@ def spec_from_request(
             max_height=transcode_max_height,
             no_packet_timeout_s=no_packet_timeout_s,
             fast_start=not source.rtsp.no_fast_start,
+            audio=not source.rtsp.no_audio,
         )
     if kind == "rtp":
         return IngestSpec(
@@ -197,9 +207,9 @@ class StreamManager:
             if stream.generation == generation and stream.status != "stopped":
                 self._set_status(stream, status, reason)  # type: ignore[arg-type]
 
-        def on_video(_video: object) -> None:
+        def on_video(_media: object) -> None:
             if stream.generation == generation and stream.status != "stopped":
-                self._on_status(stream)  # GET shows the video; same status
+                self._on_status(stream)  # GET shows the video and audio; same status
 
         stream.ingest = Ingest(
             router,
@@ -207,6 +217,7 @@ class StreamManager:
             listen_ip=self._listen_ip,
             on_status=on_ingest_status,
             on_video=on_video,
+            on_audio=on_video,
         )
         try:
             await stream.ingest.start()

@@ -9,6 +9,14 @@ Every viewer session has an owner path to cleanup, so nothing lingers:
 - the stream stopped or its producer went away (STREAM_STOPPED), the worker
   died (WORKER_DIED), a drain deadline passed (DRAIN_DEADLINE).
 Each closure is reported once, with its reason, through ``on_closed``.
+
+Audio: when the stream has an audio producer (and the viewer's capabilities can
+receive its codec, and the viewer did not opt out), the same transport carries a
+second consumer, of kind audio. It is addressable by its own id (GetConsumer,
+ResumeConsumer, CloseConsumer); closing it alone (or its producer going away,
+e.g. a camera restart with another codec) leaves the video playing. Closing the
+video consumer closes the transport, and with it the audio consumer. Each audio
+consumer's end is reported once through ``on_audio_closed``.
 When DTLS connects the node asks the source for a key frame, so video starts
 in about a tenth of a second.
 """
@@ -57,6 +65,8 @@ class Session:
     consumer: Consumer
     stream_id: str
     client_id: str
+    audio: Consumer | None = None
+    """The audio consumer on the same transport, while it is open."""
     created_at: float = field(default_factory=time.time)
     dtls_given: bool = False
     closed_reason: int = pb.CLOSE_REASON_UNSPECIFIED
@@ -72,26 +82,38 @@ class Session:
             return pb.CONSUMER_STATE_CONNECTING
         return pb.CONSUMER_STATE_NEW
 
-    def info(self) -> pb.ConsumerInfo:
+    def consumer_by_id(self, consumer_id: str) -> Consumer:
+        """The video consumer, or the audio one when ``consumer_id`` is its id."""
+        audio = self.audio
+        return audio if audio is not None and audio.id == consumer_id else self.consumer
+
+    def info(self, consumer: Consumer | None = None) -> pb.ConsumerInfo:
+        """The video consumer's info, or ``consumer``'s (the audio one)."""
         from media_node.convert import dict_to_struct
 
+        consumer = consumer or self.consumer
+        closed = self.closed_reason
+        if consumer is not self.consumer and consumer.closed and not closed:
+            closed = pb.CLOSE_REASON_REQUESTED
         return pb.ConsumerInfo(
-            id=self.consumer.id,
+            id=consumer.id,
             stream_id=self.stream_id,
             transport_id=self.transport.id,
-            producer_id=self.consumer.producer_id,
-            kind=self.consumer.kind,
-            rtp_parameters=dict_to_struct(dict(self.consumer.rtp_parameters)),
-            state=self.state,
-            closed_reason=self.closed_reason,
+            producer_id=consumer.producer_id,
+            kind=consumer.kind,
+            rtp_parameters=dict_to_struct(dict(consumer.rtp_parameters)),
+            state=pb.CONSUMER_STATE_CLOSED if closed else self.state,
+            closed_reason=closed,
             client_id=self.client_id,
-            paused=self.consumer.paused,
+            paused=consumer.paused,
             ice_state=self.transport.ice_state,
             dtls_state=self.transport.dtls_state,
         )
 
 
 SessionClosed = Callable[[Session], None]
+AudioClosed = Callable[[Session, str, int], None]
+"""(session, audio consumer id, CloseReason)."""
 TransportChanged = Callable[[Session], None]
 
 
@@ -111,11 +133,16 @@ class ViewerManager:
         policy: ViewerPolicy,
         on_closed: SessionClosed,
         on_transport_state: TransportChanged,
+        on_audio_closed: AudioClosed | None = None,
     ) -> None:
         self._policy = policy
         self._on_closed = on_closed
         self._on_transport_state = on_transport_state
+        self._on_audio_closed = on_audio_closed
         self.by_consumer: dict[str, Session] = {}
+        """Sessions by their video consumer's id (one entry per viewer)."""
+        self.by_audio: dict[str, Session] = {}
+        """Sessions by their open audio consumer's id."""
         self.by_transport: dict[str, Session] = {}
         listen = [ListenInfo(ip=policy.listen_ip, announced_address=policy.announced_address)]
         if policy.enable_tcp:
@@ -135,7 +162,8 @@ class ViewerManager:
     # -- lookups -------------------------------------------------------------------------
 
     def session(self, consumer_id: str) -> Session:
-        session = self.by_consumer.get(consumer_id)
+        """The session of a video or audio consumer."""
+        session = self.by_consumer.get(consumer_id) or self.by_audio.get(consumer_id)
         if session is None:
             raise NotFound(f"consumer {consumer_id!r} not found on this node")
         return session
@@ -156,8 +184,13 @@ class ViewerManager:
         dtls_parameters: dict[str, Any] | None,
         paused: bool,
         router: Router | None = None,
+        audio: bool = True,
     ) -> tuple[Session, bool]:
         """Creates transport + consumer (and connects them when DTLS parameters are given).
+
+        ``audio``: also an audio consumer on the transport when the stream has audio on
+        this router and the capabilities can receive its codec (silently none otherwise:
+        video is what a viewer cannot do without).
 
         ``router``: where the viewer goes, the stream's own router by default, or a router
         on another worker that carries the stream's producer under the same id (fanout.py).
@@ -198,6 +231,17 @@ class ViewerManager:
             )
             fast_start.raise_when_started(consumer)  # bridge first, the camera's next
             session = Session(transport, consumer, stream.id, client_id or f"anon-{uuid.uuid4()}")
+            audio_producer = stream.audio_producer if audio else None
+            if audio_producer is not None and router.can_consume(
+                audio_producer.id, rtp_capabilities
+            ):
+                session.audio = await transport.consume(
+                    ConsumerOptions(
+                        producer_id=audio_producer.id,
+                        rtp_capabilities=rtp_capabilities,
+                        paused=paused,
+                    )
+                )
             self._track(session)
             if dtls is not None:
                 session.dtls_given = True
@@ -222,14 +266,26 @@ class ViewerManager:
             raise FailedPrecondition(f"transport {transport_id!r}: {error.reason}") from error
 
     async def resume(self, consumer_id: str) -> Session:
+        """Resumes that consumer; resuming the video one resumes the audio one too."""
         session = self.session(consumer_id)
-        await session.consumer.resume()
+        consumer = session.consumer_by_id(consumer_id)
+        await consumer.resume()
+        if consumer is session.consumer and session.audio is not None:
+            await session.audio.resume()
         return session
+
+    async def close_audio(self, session: Session, reason: int) -> None:
+        """Closes the session's audio consumer only (the video keeps playing)."""
+        audio = session.audio
+        if audio is None:
+            return
+        await audio.close()
+        self._audio_closed(session, audio, reason)
 
     async def stats(self, consumer_id: str) -> pb.ConsumerStats:
         session = self.session(consumer_id)
         try:
-            entries = await session.consumer.get_stats()
+            entries = await session.consumer_by_id(consumer_id).get_stats()
         except MediasoupError:
             return pb.ConsumerStats()
         outbound = next((e for e in entries if e.get("type") == "outbound-rtp"), {})
@@ -279,6 +335,23 @@ class ViewerManager:
         consumer.on_producer_close.add_listener(
             lambda _: self._close_soon(session, pb.CLOSE_REASON_STREAM_STOPPED)
         )
+        audio = session.audio
+        if audio is not None:
+            self.by_audio[audio.id] = session
+            audio.on_producer_close.add_listener(
+                lambda _: self._audio_closed(session, audio, pb.CLOSE_REASON_STREAM_STOPPED)
+            )
+
+    def _audio_closed(self, session: Session, audio: Consumer, reason: int) -> None:
+        """Reports an audio consumer's end once (closed alone, with its producer, or
+        with the transport)."""
+        if self.by_audio.pop(audio.id, None) is None:
+            return
+        if session.audio is audio:
+            session.audio = None
+        _log.info("viewer %s: audio consumer %s closed", session.client_id, audio.id)
+        if self._on_audio_closed is not None:
+            self._on_audio_closed(session, audio.id, reason)
 
     def _dtls(self, session: Session, state: str) -> None:
         self._on_transport_state(session)
@@ -327,6 +400,8 @@ class ViewerManager:
             session.closed_reason = _TRANSPORT_REASONS.get(
                 transport_reason, pb.CLOSE_REASON_REQUESTED
             )
+        if session.audio is not None:
+            self._audio_closed(session, session.audio, session.closed_reason)
         self.by_consumer.pop(session.consumer.id, None)
         self.by_transport.pop(session.transport.id, None)
         _log.info(

@@ -85,28 +85,32 @@ RELAY_ROLE_ORIGIN: RelayRole
 RELAY_ROLE_EDGE: RelayRole
 
 class TestPatternSource(_message.Message):
-    __slots__ = ("width", "height", "fps", "keyframe_interval_s")
+    __slots__ = ("width", "height", "fps", "keyframe_interval_s", "audio")
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
     KEYFRAME_INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
     width: int
     height: int
     fps: int
     keyframe_interval_s: int
-    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., keyframe_interval_s: _Optional[int] = ...) -> None: ...
+    audio: bool
+    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ..., keyframe_interval_s: _Optional[int] = ..., audio: _Optional[bool] = ...) -> None: ...
 
 class RtspSource(_message.Message):
-    __slots__ = ("url", "transcode", "transcode_mode", "no_fast_start")
+    __slots__ = ("url", "transcode", "transcode_mode", "no_fast_start", "no_audio")
     URL_FIELD_NUMBER: _ClassVar[int]
     TRANSCODE_FIELD_NUMBER: _ClassVar[int]
     TRANSCODE_MODE_FIELD_NUMBER: _ClassVar[int]
     NO_FAST_START_FIELD_NUMBER: _ClassVar[int]
+    NO_AUDIO_FIELD_NUMBER: _ClassVar[int]
     url: str
     transcode: bool
     transcode_mode: TranscodeMode
     no_fast_start: bool
-    def __init__(self, url: _Optional[str] = ..., transcode: _Optional[bool] = ..., transcode_mode: _Optional[_Union[TranscodeMode, str]] = ..., no_fast_start: _Optional[bool] = ...) -> None: ...
+    no_audio: bool
+    def __init__(self, url: _Optional[str] = ..., transcode: _Optional[bool] = ..., transcode_mode: _Optional[_Union[TranscodeMode, str]] = ..., no_fast_start: _Optional[bool] = ..., no_audio: _Optional[bool] = ...) -> None: ...
 
 class RtpSource(_message.Message):
     __slots__ = ()
@@ -208,8 +212,14 @@ class VideoInfo(_message.Message):
     height: int
     def __init__(self, codec: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
 
+class AudioInfo(_message.Message):
+    __slots__ = ("codec",)
+    CODEC_FIELD_NUMBER: _ClassVar[int]
+    codec: str
+    def __init__(self, codec: _Optional[str] = ...) -> None: ...
+
 class StreamInfo(_message.Message):
-    __slots__ = ("stream_id", "status", "status_reason", "producer_id", "codec", "source", "ingest", "rtp_endpoint", "consumer_count", "worker_pid", "node_id", "video")
+    __slots__ = ("stream_id", "status", "status_reason", "producer_id", "codec", "source", "ingest", "rtp_endpoint", "consumer_count", "worker_pid", "node_id", "video", "audio", "audio_producer_id")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -222,6 +232,8 @@ class StreamInfo(_message.Message):
     WORKER_PID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_PRODUCER_ID_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     status: StreamStatus
     status_reason: str
@@ -234,7 +246,9 @@ class StreamInfo(_message.Message):
     worker_pid: int
     node_id: str
     video: VideoInfo
-    def __init__(self, stream_id: _Optional[str] = ..., status: _Optional[_Union[StreamStatus, str]] = ..., status_reason: _Optional[str] = ..., producer_id: _Optional[str] = ..., codec: _Optional[_Union[Codec, str]] = ..., source: _Optional[_Union[StreamSource, _Mapping]] = ..., ingest: _Optional[_Union[IngestStats, _Mapping]] = ..., rtp_endpoint: _Optional[_Union[RtpEndpoint, _Mapping]] = ..., consumer_count: _Optional[int] = ..., worker_pid: _Optional[int] = ..., node_id: _Optional[str] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ...) -> None: ...
+    audio: AudioInfo
+    audio_producer_id: str
+    def __init__(self, stream_id: _Optional[str] = ..., status: _Optional[_Union[StreamStatus, str]] = ..., status_reason: _Optional[str] = ..., producer_id: _Optional[str] = ..., codec: _Optional[_Union[Codec, str]] = ..., source: _Optional[_Union[StreamSource, _Mapping]] = ..., ingest: _Optional[_Union[IngestStats, _Mapping]] = ..., rtp_endpoint: _Optional[_Union[RtpEndpoint, _Mapping]] = ..., consumer_count: _Optional[int] = ..., worker_pid: _Optional[int] = ..., node_id: _Optional[str] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ..., audio: _Optional[_Union[AudioInfo, _Mapping]] = ..., audio_producer_id: _Optional[str] = ...) -> None: ...
 
 class GetRouterCapabilitiesRequest(_message.Message):
     __slots__ = ("stream_id",)
@@ -249,18 +263,20 @@ class RouterCapabilities(_message.Message):
     def __init__(self, rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ConsumeRequest(_message.Message):
-    __slots__ = ("stream_id", "client_id", "rtp_capabilities", "dtls_parameters", "paused")
+    __slots__ = ("stream_id", "client_id", "rtp_capabilities", "dtls_parameters", "paused", "no_audio")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     RTP_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     DTLS_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     PAUSED_FIELD_NUMBER: _ClassVar[int]
+    NO_AUDIO_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     client_id: str
     rtp_capabilities: _struct_pb2.Struct
     dtls_parameters: _struct_pb2.Struct
     paused: bool
-    def __init__(self, stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., paused: _Optional[bool] = ...) -> None: ...
+    no_audio: bool
+    def __init__(self, stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., paused: _Optional[bool] = ..., no_audio: _Optional[bool] = ...) -> None: ...
 
 class TransportInfo(_message.Message):
     __slots__ = ("id", "ice_parameters", "ice_candidates", "dtls_parameters")
@@ -329,14 +345,16 @@ class ConsumerInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., stream_id: _Optional[str] = ..., transport_id: _Optional[str] = ..., producer_id: _Optional[str] = ..., kind: _Optional[str] = ..., rtp_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state: _Optional[_Union[ConsumerState, str]] = ..., closed_reason: _Optional[_Union[CloseReason, str]] = ..., client_id: _Optional[str] = ..., paused: _Optional[bool] = ..., stats: _Optional[_Union[ConsumerStats, _Mapping]] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ...) -> None: ...
 
 class ConsumeResponse(_message.Message):
-    __slots__ = ("transport", "consumer", "connected")
+    __slots__ = ("transport", "consumer", "connected", "audio")
     TRANSPORT_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
     transport: TransportInfo
     consumer: ConsumerInfo
     connected: bool
-    def __init__(self, transport: _Optional[_Union[TransportInfo, _Mapping]] = ..., consumer: _Optional[_Union[ConsumerInfo, _Mapping]] = ..., connected: _Optional[bool] = ...) -> None: ...
+    audio: ConsumerInfo
+    def __init__(self, transport: _Optional[_Union[TransportInfo, _Mapping]] = ..., consumer: _Optional[_Union[ConsumerInfo, _Mapping]] = ..., connected: _Optional[bool] = ..., audio: _Optional[_Union[ConsumerInfo, _Mapping]] = ...) -> None: ...
 
 class ConnectTransportRequest(_message.Message):
     __slots__ = ("transport_id", "dtls_parameters")

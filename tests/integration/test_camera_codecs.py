@@ -150,8 +150,10 @@ async def assert_audio_and_video(
     assert ingest.producer is not None and ingest.audio_producer is not None
     watching = await watch(router, ingest.producer, audio_producer=ingest.audio_producer)
     assert watching.audio_consumer is not None
-    video = await watching.viewer.frames(5, within=30)
-    audio = await watching.viewer.audio_frames(25, within=30)
+    # Both at once: each frame's arrival time is when aiortc delivered it.
+    video, audio = await asyncio.gather(
+        watching.viewer.frames(5, within=30), watching.viewer.audio_frames(25, within=30)
+    )
     assert {(f.width, f.height) for f in video} == {size}
     loud = [f for f in audio[5:] if f.rms > AUDIO_RMS_MIN]
     assert len(loud) >= 10, [round(f.rms, 3) for f in audio]

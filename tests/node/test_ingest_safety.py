@@ -28,7 +28,8 @@ from tests.support.node_process import NodeClient, running_node, start_node
 from tests.support.pipeline_graph import dumps, top_level_elements
 from tests.support.rtsp_server import RtspServer
 
-BUILT = sorted(["GstRtpBin", "GstRTSPSrc", "GstRtpH264Pay", "GstUDPSink", "GstUDPSrc"])
+# The funnel joins the camera's audio (if it has any) to the video in front of udpsink.
+BUILT = sorted(["GstFunnel", "GstRtpBin", "GstRTSPSrc", "GstRtpH264Pay", "GstUDPSink", "GstUDPSrc"])
 PASSTHROUGH = sorted([*BUILT, "GstRtpH264Depay", "GstH264Parse"])
 
 

@@ -17,6 +17,7 @@ from tests.support.rtsp_server import RtspServer
 
 PASSTHROUGH = sorted(
     [
+        "GstFunnel",  # where the camera's audio (none here) would join the video
         "GstRtpBin",
         "GstRTSPSrc",
         "GstRtpH264Depay",

@@ -17,12 +17,16 @@ class NodeWatch:
     consumer_id: str
     transport_id: str
     consume_returned_at: float
+    response: pb.ConsumeResponse | None = None
+    audio_consumer_id: str = ""
+    """The audio consumer on the same transport ("" when the node gave none)."""
 
 
 async def watch_over_grpc(
-    client: NodeClient, stream_id: str, client_id: str = "test-viewer"
+    client: NodeClient, stream_id: str, client_id: str = "test-viewer", audio: bool = True
 ) -> NodeWatch:
-    """capabilities -> Consume -> (viewer connects through ConnectTransport) -> consumer."""
+    """capabilities -> Consume -> (viewer connects through ConnectTransport) -> consumer
+    (and the audio consumer, when the node adds one; ``audio`` False opts out)."""
     viewer = Viewer()
     capabilities = await client.GetRouterCapabilities(
         pb.GetRouterCapabilitiesRequest(stream_id=stream_id)
@@ -30,7 +34,10 @@ async def watch_over_grpc(
     caps = await viewer.load(struct_to_dict(capabilities.rtp_capabilities))
     response = await client.Consume(
         pb.ConsumeRequest(
-            stream_id=stream_id, client_id=client_id, rtp_capabilities=dict_to_struct(caps)
+            stream_id=stream_id,
+            client_id=client_id,
+            rtp_capabilities=dict_to_struct(caps),
+            no_audio=not audio,
         )
     )
     returned_at = time.monotonic()
@@ -61,7 +68,17 @@ async def watch_over_grpc(
             "rtpParameters": struct_to_dict(consumer.rtp_parameters),
         }
     )
-    return NodeWatch(viewer, consumer.id, transport.id, returned_at)
+    audio_id = ""
+    if response.HasField("audio"):
+        audio_id = response.audio.id
+        await viewer.consume_audio(
+            {
+                "id": audio_id,
+                "producerId": response.audio.producer_id,
+                "rtpParameters": struct_to_dict(response.audio.rtp_parameters),
+            }
+        )
+    return NodeWatch(viewer, consumer.id, transport.id, returned_at, response, audio_id)
 
 
 def pattern_request(
