@@ -46,7 +46,8 @@ async def test_rtsp_camera_passthrough_error_and_recovery(
     ) as (_node, client):
         await client.StartStream(
             pb.StartStreamRequest(
-                stream_id="cam-rtsp", source=pb.StreamSource(rtsp=pb.RtspSource(url=camera.url))
+                stream_id="cam-rtsp",
+                source=pb.StreamSource(rtsp=pb.RtspSource(url=camera.url, no_fast_start=True)),
             )
         )
         live = await client.wait_status("cam-rtsp", pb.STREAM_STATUS_LIVE)
