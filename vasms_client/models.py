@@ -20,7 +20,7 @@ ProducerId = NewType("ProducerId", str)
 
 JsonDict = dict[str, Any]
 
-StreamStatus = Literal["created", "starting", "live", "stopped", "error"]
+StreamStatus = Literal["created", "starting", "live", "stopped", "error", "idle"]
 ConsumerState = Literal["new", "connecting", "connected", "closed"]
 
 
@@ -70,6 +70,12 @@ class Stream:
     @property
     def is_live(self) -> bool:
         return self.status == "live"
+
+    @property
+    def can_consume(self) -> bool:
+        """Live, or `idle`: an on-demand stream, which the consume itself starts (the
+        server answers once it is live, or 504 `stream_start_timeout`)."""
+        return self.status in ("live", "idle")
 
     @classmethod
     def from_json(cls, body: JsonDict) -> Stream:

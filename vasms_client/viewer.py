@@ -604,7 +604,7 @@ class Viewer:
             except _RETRYABLE as exc:
                 log.info("viewer %s: server unavailable (%s); retrying", self.client_id, exc)
                 continue
-            if not stream.is_live:
+            if not stream.can_consume:
                 self._state = "waiting_live"
                 now = time.monotonic()
                 offline_since = offline_since or now

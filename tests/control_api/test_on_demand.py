@@ -18,6 +18,7 @@ from tests.control_api.flows import wait_status, watch_v2
 from tests.control_api.support import ApiServer, Node, make_settings, serve, start_node, wait_until
 from tests.support.procs import cmdlines
 from tests.support.rtsp_server import RtspServer
+from vasms_client import VasmsClient
 
 IDLE_S = 2.0
 
@@ -171,3 +172,19 @@ async def test_two_replicas_racing_start_it_once(
     finally:
         for n in nodes:
             await n.stop()
+
+
+async def test_python_sdk_viewer_starts_an_idle_stream(
+    od_api: ApiServer, node: Node, camera: RtspServer
+) -> None:
+    token = await od_api.user("op", "operator")
+    source = {"type": "rtsp", "url": camera.url, "on_demand": True}
+    stream = await create_started(od_api, token, source)
+    assert stream["status"] == "idle"
+    async with (
+        VasmsClient(od_api.base_url, token=token) as client,
+        client.watch(stream["id"]) as viewer,
+    ):
+        async for frame in viewer.frames(1):
+            assert frame.width in (320, 640)
+    await wait_status(od_api, token, stream["id"], "idle", within=IDLE_S + 20)
