@@ -89,6 +89,7 @@ bench: setup
 	$(PY) bench/driver_vs_node.py
 	$(PY) bench/consume_latency.py
 	$(PY) bench/node_tls.py
+	$(PY) bench/on_demand.py
 
 clean:
 	rm -rf build $(VENV)
