@@ -47,7 +47,7 @@ class VasmsClient:
         token: str | None = None,
         username: str | None = None,
         password: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = 15.0,  # the first consume of an on-demand camera waits up to 10 s
         http: httpx.AsyncClient | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):

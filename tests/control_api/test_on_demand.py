@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.control_api.flows import wait_status, watch_v2
+from tests.control_api.flows import WsClient, wait_status, watch_v1, watch_v2
 from tests.control_api.support import ApiServer, Node, make_settings, serve, start_node, wait_until
 from tests.support.procs import cmdlines
 from tests.support.rtsp_server import RtspServer
@@ -187,4 +187,23 @@ async def test_python_sdk_viewer_starts_an_idle_stream(
     ):
         async for frame in viewer.frames(1):
             assert frame.width in (320, 640)
+    await wait_status(od_api, token, stream["id"], "idle", within=IDLE_S + 20)
+
+
+async def test_v1_websocket_viewer_starts_an_idle_stream(
+    od_api: ApiServer, node: Node, camera: RtspServer
+) -> None:
+    token = await od_api.user("op", "operator")
+    source = {"type": "rtsp", "url": camera.url, "on_demand": True}
+    stream = await create_started(od_api, token, source)
+    assert stream["status"] == "idle" and not (await node.dump()).streams
+    ws = await WsClient.connect(f"{od_api.ws_url}?token={token}")
+    try:
+        watch = await watch_v1(ws, stream["id"])
+        (frame,) = await watch.viewer.frames(1, within=30)
+        assert frame.width in (320, 640)
+        assert [s.stream_id for s in (await node.dump()).streams] == [stream["id"]]
+        await watch.viewer.close()
+    finally:
+        await ws.close()  # closes what the socket created: the stream goes idle again
     await wait_status(od_api, token, stream["id"], "idle", within=IDLE_S + 20)

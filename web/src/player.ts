@@ -113,6 +113,8 @@ export interface VasmsPlayerOptions {
   backoff?: Partial<BackoffOptions>;
   /** Detach (keepalive DELETE / socket close) on `pagehide`. Default true. */
   detachOnPageHide?: boolean;
+  /** Bound on each REST call. Default 15 s: the first consume of an on-demand camera waits
+   * up to the server's start timeout (VASMS_ON_DEMAND_START_TIMEOUT_S, 10 s) for it. */
   requestTimeoutMs?: number;
   fetch?: typeof fetch;
   /** Debug log sink (default: none). */
@@ -290,7 +292,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     this.config = {
       baseUrl: options.apiBase ?? '',
       token: options.token ?? null,
-      timeoutMs: options.requestTimeoutMs ?? 10_000,
+      timeoutMs: options.requestTimeoutMs ?? 15_000,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     };
     this.backoff = { initialMs: 500, maxMs: 15_000, factor: 2, ...options.backoff };
