@@ -192,6 +192,7 @@ class Ingest:
         self._elements: list[str] = []
         self._video: VideoInfo | None = VideoInfo(spec.codec, 0, 0) if spec.kind == "rtp" else None
         self._camera: dict[str, Any] | None = None
+        self._bridge = ""
         self._kill_reason: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._poll_now = asyncio.Event()
@@ -296,6 +297,12 @@ class Ingest:
         """Kind ``rtsp``: what the camera sends (``codec``, ``h264_profile``) and what the
         ingest does with it (``action``: passthrough or transcode), once known."""
         return copy.deepcopy(self._camera)
+
+    @property
+    def bridge(self) -> str:
+        """Fast start: the bridge encoding's state as the process last reported it,
+        ``idle`` or ``active`` (empty before it is built, or without fast start)."""
+        return self._bridge
 
     def stats(self) -> IngestStats:
         """Counters as of the last poll; cheap (no worker request)."""
@@ -587,6 +594,9 @@ class Ingest:
                 task.add_done_callback(self._forget_task)
         elif kind == "camera":
             self._camera = {k: v for k, v in event.items() if k != "event"}
+        elif kind == "bridge":
+            self._bridge = str(event.get("state", ""))
+            _log.info("%s: fast-start bridge %s", self.name, self._bridge)
         elif kind == "video":
             video = VideoInfo(
                 codec=str(event.get("codec", self.spec.codec)),
