@@ -111,6 +111,8 @@ class Stream(SQLModel, table=True):
     rtp_endpoint: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     video: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     """What the node says viewers receive: {codec, width, height}."""
+    audio: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """The stream's audio as viewers receive it: {codec}; NULL without audio."""
     idle_since: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     """On-demand streams: when the sweep first saw no viewer (NULL while watched, and
     reset by every consume so a viewer being created is never swept away)."""

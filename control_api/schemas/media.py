@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from control_api.rtp import check_rtp_capabilities, normalise_dtls
 
@@ -56,6 +56,10 @@ class ConsumeRequest(BaseModel):
         default=None, description="The client's DTLS parameters: connect at once, no connect call."
     )
     paused: bool = Field(default=False, description="Start paused (resume to get media).")
+    audio: StrictBool = Field(
+        default=True,
+        description="false: video only, no audio consumer even when the stream has audio.",
+    )
 
     @field_validator("rtp_capabilities")
     @classmethod
@@ -82,6 +86,15 @@ class IceServerOut(BaseModel):
     urls: list[str]
     username: str
     credential: str
+
+
+class AudioConsumerOut(BaseModel):
+    """The viewer's audio consumer, on the same transport as its video."""
+
+    consumer_id: str
+    producer_id: str
+    kind: Literal["audio"] = "audio"
+    rtp_parameters: dict[str, Any]
 
 
 class ConsumeResponse(BaseModel):
@@ -131,6 +144,12 @@ class ConsumeResponse(BaseModel):
     paused: bool
     ice_servers: list[IceServerOut] = Field(
         default_factory=list, description="TURN servers (RTCIceServer); empty without TURN."
+    )
+    audio: AudioConsumerOut | None = Field(
+        default=None,
+        description="The audio consumer on the same transport; null when the stream has no "
+        "audio, the capabilities cannot receive it, or the request said audio: false. "
+        "DELETE of the video consumer closes it and the transport too.",
     )
 
 

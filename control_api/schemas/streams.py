@@ -58,6 +58,9 @@ class TestPatternSourceIn(OnDemandFields):
     height: int | None = Field(default=None, ge=16, le=2160)
     fps: int | None = Field(default=None, ge=1, le=60)
     keyframe_interval_s: int | None = Field(default=None, ge=1, le=60)
+    audio: StrictBool | None = Field(
+        default=None, description="true: a 440 Hz tone as the stream's audio. Default false."
+    )
 
 
 SourceIn = Annotated[RtspSourceIn | RtpSourceIn | TestPatternSourceIn, Field(discriminator="type")]

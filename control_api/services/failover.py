@@ -96,6 +96,7 @@ async def _move(ctx: AppContext, stream_id: str, dead: str) -> bool:
                 producer_id=None,
                 rtp_endpoint=None,
                 video=None,
+                audio=None,
                 updated_at=utcnow(),
             )
         )

@@ -41,7 +41,7 @@ READY_WAIT_S = 10.0
 async def _consumers_per_node(session: AsyncSession) -> dict[str, int]:
     rows = await session.exec(
         select(Consumer.node_id, func.count())
-        .where(col(Consumer.state) != ConsumerState.closed.value)
+        .where(col(Consumer.state) != ConsumerState.closed.value, col(Consumer.kind) != "audio")
         .group_by(col(Consumer.node_id))
     )
     return {node_id: int(count) for node_id, count in rows.all()}

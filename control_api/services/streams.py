@@ -74,6 +74,7 @@ def to_out(stream: Stream, consumer_count: int, show_rtp_endpoint: bool = False)
         consumer_count=consumer_count,
         rtp_endpoint=stream.rtp_endpoint if show_rtp_endpoint else None,
         video=stream.video,
+        audio=stream.audio,
         created_at=_utc(stream.created_at),
         updated_at=_utc(stream.updated_at),
     )
@@ -90,7 +91,11 @@ async def consumer_counts(session: AsyncSession, stream_ids: list[str]) -> dict[
         return {}
     rows = await session.exec(
         select(Consumer.stream_id, func.count())
-        .where(col(Consumer.stream_id).in_(stream_ids), _open_consumers())
+        .where(
+            col(Consumer.stream_id).in_(stream_ids),
+            _open_consumers(),
+            col(Consumer.kind) != "audio",  # a viewer's audio rides on its video's transport
+        )
         .group_by(Consumer.stream_id)
     )
     return dict(rows.all())
@@ -154,6 +159,7 @@ def source_to_pb(source: dict[str, Any]) -> pb.StreamSource:
             height=source.get("height") or 0,
             fps=source.get("fps") or 0,
             keyframe_interval_s=source.get("keyframe_interval_s") or 0,
+            audio=bool(source.get("audio", False)),
         )
     )
 
@@ -180,6 +186,12 @@ def _video(info: pb.StreamInfo) -> dict[str, Any] | None:
     return {"codec": v.codec, "width": v.width or None, "height": v.height or None}
 
 
+def _audio(info: pb.StreamInfo) -> dict[str, Any] | None:
+    if not info.HasField("audio") or not info.audio.codec:
+        return None
+    return {"codec": info.audio.codec}
+
+
 def _info_values(info: pb.StreamInfo) -> dict[str, Any]:
     return {
         "status": stream_status(info.status).value,
@@ -187,6 +199,7 @@ def _info_values(info: pb.StreamInfo) -> dict[str, Any]:
         "producer_id": info.producer_id or None,
         "rtp_endpoint": _rtp_endpoint(info),
         "video": _video(info),
+        "audio": _audio(info),
         "updated_at": utcnow(),
     }
 

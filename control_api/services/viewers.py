@@ -5,6 +5,12 @@ the user who asked; every lookup filters on the owner, so another user's
 consumer is indistinguishable from an unknown one (404). Consumers the node
 closed by itself keep their row for `closed_consumer_ttl_s` with the reason,
 then the reaper (node_sync) removes them.
+
+Audio: the node adds an audio consumer on the viewer's transport when the stream
+has audio (unless the request opts out); it gets its own row (kind ``audio``, same
+transport), so it is read, resumed and deleted like any consumer. Deleting the
+video consumer closes the transport on the node, and so the audio consumer: its
+row goes too. Deleting the audio consumer closes it alone.
 """
 
 from __future__ import annotations
@@ -80,6 +86,10 @@ class Consumed:
     rtp_parameters: dict[str, Any]
     transport: dict[str, Any]  # id, iceParameters, iceCandidates, dtlsParameters
     connected: bool
+    audio: Consumer | None = None
+    """The audio consumer on the same transport (None: the stream has none, the
+    capabilities cannot receive it, or the request opted out)."""
+    audio_rtp_parameters: dict[str, Any] | None = None
 
 
 async def consume(
@@ -92,6 +102,7 @@ async def consume(
     dtls_parameters: dict[str, Any] | None = None,
     paused: bool = False,
     origin: str = "v2",
+    audio: bool = True,
 ) -> Consumed:
     """Creates transport + consumer on the stream's node (or on an edge node it is relayed
     to, services/relays.py) and records the consumer."""
@@ -103,6 +114,7 @@ async def consume(
         client_id=client_id,
         rtp_capabilities=dict_to_struct(rtp_capabilities),
         paused=paused,
+        no_audio=not audio,
     )
     if dtls_parameters is not None:
         request.dtls_parameters.CopyFrom(dict_to_struct(dtls_parameters))
@@ -124,10 +136,30 @@ async def consume(
         paused=info.paused,
         state=state.value,
     )
+    audio_row = None
+    if reply.HasField("audio"):
+        audio_row = Consumer(
+            id=reply.audio.id,
+            stream_id=stream.id,
+            node_id=str(handle.node_id),
+            transport_id=row.transport_id,
+            owner_id=user.id,
+            client_id=client_id,
+            producer_id=reply.audio.producer_id,
+            kind="audio",
+            origin=origin,
+            paused=reply.audio.paused,
+            state=state.value,
+        )
     try:
         await _insert(session, row)
+        if audio_row is not None:
+            await _insert(session, audio_row)
     except Exception:
-        await _close_on_node(ctx, row)
+        await _close_on_node(ctx, row)  # the transport, and the audio consumer with it
+        if audio_row is not None:
+            await session.exec(sa_delete(Consumer).where(col(Consumer.id) == audio_row.id))
+            await session.commit()
         raise
     log.info(
         "consumer created",
@@ -149,6 +181,10 @@ async def consume(
             "dtlsParameters": struct_to_dict(transport.dtls_parameters),
         },
         connected=reply.connected,
+        audio=audio_row,
+        audio_rtp_parameters=(
+            struct_to_dict(reply.audio.rtp_parameters) if audio_row is not None else None
+        ),
     )
 
 
@@ -358,6 +394,13 @@ async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> bool:
     node's orphan sweep (node_sync) closes the consumer once the node is back.
     """
     result = await session.exec(sa_delete(Consumer).where(col(Consumer.id) == row.id))
+    if result.rowcount and row.kind != "audio":
+        # The node closes the transport, and with it the viewer's audio consumer.
+        await session.exec(
+            sa_delete(Consumer).where(
+                col(Consumer.transport_id) == row.transport_id, col(Consumer.kind) == "audio"
+            )
+        )
     await session.commit()
     if result.rowcount == 0:
         return False

@@ -5,7 +5,9 @@
 of REST V2. The node has no "create a bare transport" call, so
 `createWebRtcTransport` creates the transport together with a *paused*
 consumer of the stream (using the router's own capabilities); `consume` then
-checks the viewer's capabilities against that consumer and resumes it. What a
+checks the viewer's capabilities against that consumer and resumes it. When the
+stream has audio, the transport comes with a paused audio consumer too, and
+`consume` with `kind: "audio"` (default `"video"`) takes that one. What a
 socket created is closed when the socket closes.
 """
 
@@ -49,6 +51,17 @@ class V1Transport:
     kind: str
     rtp_parameters: dict[str, Any]
     consumed: bool = False
+    audio: V1Audio | None = None
+
+
+@dataclass
+class V1Audio:
+    """The paused audio consumer that came with a transport (streams with audio)."""
+
+    consumer_id: str
+    producer_id: str
+    rtp_parameters: dict[str, Any]
+    consumed: bool = False
 
 
 @dataclass
@@ -75,6 +88,8 @@ class V1Session:
     def by_consumer(self, consumer_id: Any) -> V1Transport:
         for t in self.transports.values():
             if t.consumer_id == consumer_id and t.consumed:
+                return t
+            if t.audio is not None and t.audio.consumer_id == consumer_id and t.audio.consumed:
                 return t
         raise not_found("consumer", str(consumer_id))
 
@@ -114,6 +129,11 @@ async def create_webrtc_transport(s: V1Session, data: dict[str, Any]) -> dict[st
         producer_id=done.consumer.producer_id,
         kind=done.consumer.kind,
         rtp_parameters=done.rtp_parameters,
+        audio=(
+            V1Audio(done.audio.id, done.audio.producer_id, done.audio_rtp_parameters or {})
+            if done.audio is not None
+            else None
+        ),
     )
     return {**t, "iceServers": turn.ice_servers(s.ctx.settings, s.user.id)}
 
@@ -133,6 +153,9 @@ async def consume(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
     transport_id = _field(data, "transportId")
     stream_id = _field(data, "streamId")
     caps = _field(data, "rtpCapabilities", dict)
+    kind = data.get("kind", "video")
+    if kind not in ("video", "audio"):
+        raise invalid_request('data.kind must be "video" or "audio"')
     try:
         check_rtp_capabilities(caps)
     except ValueError as exc:
@@ -147,6 +170,8 @@ async def consume(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
             StreamStatus.stopped.value,
         ):
             raise viewers.not_live(stream)
+        if kind == "audio":
+            return await _consume_audio(s, session, transport, caps)
         if transport.consumed:
             raise ApiError(409, "already_consuming", f"transport {transport.id} already consumes")
         if not can_receive(transport.rtp_parameters, caps):
@@ -162,16 +187,47 @@ async def consume(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _consume_audio(
+    s: V1Session, session: Any, transport: V1Transport, caps: dict[str, Any]
+) -> dict[str, Any]:
+    audio = transport.audio
+    if audio is None:
+        raise ApiError(422, "cannot_consume", f"stream {transport.stream_id} has no audio")
+    if audio.consumed:
+        raise ApiError(409, "already_consuming", f"transport {transport.id} already consumes audio")
+    if not can_receive(audio.rtp_parameters, caps):
+        raise ApiError(422, "cannot_consume", "rtpCapabilities cannot consume the audio")
+    row = await viewers.owned(s.ctx, session, s.user, audio.consumer_id)
+    await viewers.resume(s.ctx, session, row)
+    audio.consumed = True
+    return {
+        "id": audio.consumer_id,
+        "producerId": audio.producer_id,
+        "kind": "audio",
+        "rtpParameters": restrict_to(audio.rtp_parameters, caps),
+    }
+
+
 async def resume(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
-    transport = s.by_consumer(_field(data, "consumerId"))
+    consumer_id = _field(data, "consumerId")
+    s.by_consumer(consumer_id)  # this socket's (404 otherwise)
     async with s.ctx.sessions() as session:
-        row = await viewers.owned(s.ctx, session, s.user, transport.consumer_id)
+        row = await viewers.owned(s.ctx, session, s.user, consumer_id)
         await viewers.resume(s.ctx, session, row)
     return {}
 
 
 async def close_consumer(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
-    transport = s.by_consumer(_field(data, "consumerId"))
+    consumer_id = _field(data, "consumerId")
+    transport = s.by_consumer(consumer_id)
+    if transport.audio is not None and transport.audio.consumer_id == consumer_id:
+        # The audio consumer alone; the video (and the transport) stay.
+        transport.audio = None
+        async with s.ctx.sessions() as session:
+            with contextlib.suppress(ApiError):
+                row = await viewers.owned(s.ctx, session, s.user, consumer_id)
+                await viewers.close(s.ctx, session, row)
+        return {}
     await _close(s, transport)
     return {}
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from control_api.api.deps import CtxDep, CurrentUser, SessionDep
 from control_api.errors import not_found, responses, with_examples
 from control_api.schemas.media import (
+    AudioConsumerOut,
     ConsumeRequest,
     ConsumeResponse,
     ConsumerOut,
@@ -63,6 +64,7 @@ async def consume(
         body.rtp_capabilities,
         body.dtls_parameters,
         body.paused,
+        audio=body.audio,
     )
     t = done.transport
     return ConsumeResponse(
@@ -80,6 +82,15 @@ async def consume(
         connected=done.connected,
         paused=done.consumer.paused,
         ice_servers=turn.ice_servers(ctx.settings, user.id),
+        audio=(
+            AudioConsumerOut(
+                consumer_id=done.audio.id,
+                producer_id=done.audio.producer_id,
+                rtp_parameters=done.audio_rtp_parameters or {},
+            )
+            if done.audio is not None
+            else None
+        ),
     )
 
 
@@ -112,7 +123,7 @@ async def resume(consumer_id: str, user: CurrentUser, ctx: CtxDep, session: Sess
     "/consumers/{consumer_id}",
     status_code=204,
     response_class=Response,
-    summary="Close a consumer and its transport",
+    summary="Close a consumer (a video consumer: with its transport and audio consumer)",
     responses=responses(401, 404),
 )
 async def delete(consumer_id: str, user: CurrentUser, ctx: CtxDep, session: SessionDep) -> Response:
