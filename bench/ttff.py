@@ -20,7 +20,11 @@ instant, consuming as the media node's Consume does (``fast_start.start_layers``
 - CPU of each ingest process (% of one core): steady state with its early viewer
   watching (``--seconds``), and over the whole join phase.
 
-    .venv/bin/python bench/ttff.py [--joins 10] [--gop-s 10] [--seconds 20]
+    .venv/bin/python bench/ttff.py [--joins 10] [--gop-s 10] [--seconds 20] [--chromium]
+
+``--chromium``: the same on/off comparison in headless Chromium through the whole
+stack (control API, media node, the demo page's player), first frame p50/p95 and
+the first picture's height.
 """
 
 from __future__ import annotations
@@ -274,6 +278,77 @@ async def run(args: argparse.Namespace) -> None:
     print(f"ttff p50 off/on: {off / on:.1f}x")
 
 
+async def run_chromium(args: argparse.Namespace) -> None:
+    """The same comparison in headless Chromium through the real stack (control API,
+    media node over gRPC, the demo page's player): two streams of the one camera,
+    ``fast_start`` true and false; each join loads the player page for one of them
+    (alternating, at random moments) and reads its own consume-to-first-frame
+    figure (``consumeToFirstFrameMs``) and the picture's first size."""
+    import tempfile
+
+    from tests.control_api.flows import live_stream
+    from tests.control_api.support import ADMIN, database, make_settings, serve, start_node
+    from tests.e2e.browser import Browser
+    from tests.e2e.test_web_player import all_playing_js
+
+    fps = 25
+    camera = await RtspServer.start(
+        kind="h264-high", size=SIZE, fps=fps, gop=round(args.gop_s * fps)
+    )
+    results: dict[str, list[tuple[float, int]]] = {"on": [], "off": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        node = await start_node(tmp_path)
+        try:
+            async with (
+                database("sqlite", tmp_path) as db_url,
+                serve(
+                    make_settings(db_url, media_nodes=[node.address], node_token=node.token)
+                ) as api,
+                Browser.launch(tmp_path) as browser,
+            ):
+                admin = await api.token(*ADMIN)
+                streams = {}
+                for mode in ("on", "off"):
+                    source = {"type": "rtsp", "url": camera.url, "fast_start": mode == "on"}
+                    streams[mode] = await live_stream(api, admin, {"name": mode, "source": source})
+                token = await api.user("bench-viewer", "viewer")
+                for _ in range(args.joins):
+                    for mode in ("on", "off"):
+                        await asyncio.sleep(random.uniform(0.5, args.gop_s))  # a random moment
+                        await browser.goto(
+                            f"{api.base_url}/#token={token}&play={streams[mode]['id']}"
+                        )
+                        shot = await browser.wait_for(all_playing_js(1), within=3 * args.gop_s + 30)
+                        stats = shot[0]["stats"]
+                        waited = 0
+                        while stats.get("consumeToFirstFrameMs") is None and waited < 50:
+                            await asyncio.sleep(0.1)  # the figure lands a moment after playing
+                            stats = (await browser.eval("window.vasmsDemo.snapshot()[0]"))["stats"]
+                            waited += 1
+                        results[mode].append(
+                            (float(stats["consumeToFirstFrameMs"]) / 1000, shot[0]["videoHeight"])
+                        )
+                        if os.environ.get("TTFF_DEBUG"):
+                            print(f"chromium join {mode}: {results[mode][-1]}", flush=True)
+                        await browser.goto("about:blank")
+        finally:
+            await node.stop()
+            await camera.stop()
+    print(
+        f"Chromium {SIZE[0]}x{SIZE[1]}@{fps} H.264 high, GOP {args.gop_s:g} s, {args.joins} joins "
+        "each (consume request -> first frame, the player's own figure)"
+    )
+    print(f"{'fast_start':<11}{'ttff p50':>10}{'p95':>8}{'max':>8}  first heights")
+    for mode in ("on", "off"):
+        ttff = [t for t, _ in results[mode]]
+        heights = sorted({h for _, h in results[mode]})
+        print(
+            f"{mode:<11}{statistics.median(ttff) * 1000:>8.0f}ms{pct(ttff, 0.95) * 1000:>6.0f}ms"
+            f"{max(ttff) * 1000:>6.0f}ms  {heights}"
+        )
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     if os.environ.get("TTFF_DEBUG"):
@@ -282,7 +357,11 @@ def main() -> None:
     parser.add_argument("--joins", type=int, default=10)
     parser.add_argument("--gop-s", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--chromium", action="store_true", help="headless Chromium through the whole stack"
+    )
+    args = parser.parse_args()
+    asyncio.run(run_chromium(args) if args.chromium else run(args))
 
 
 if __name__ == "__main__":
