@@ -60,6 +60,9 @@ H264_FORWARDABLE_PROFILES = {66: "baseline", 77: "main", 100: "high"}
 aiortc and Chromium); others (High 10, 4:2:2, 4:4:4, extended) are transcoded."""
 
 
+G711_PTIME_NS = 20_000_000
+"""Packet duration of the G.711 audio the node sends (WebRTC's usual 20 ms)."""
+
 _EMIT_LOCK = threading.Lock()
 
 
@@ -372,6 +375,10 @@ class Runner:
             ssrc=int(self.audio["ssrc"]),
             pt=int(self.audio["payload_types"][codec]),
         )
+        if codec != "opus":
+            # 20 ms packets whatever the camera's packetisation (some send 128 ms): a
+            # receiver's jitter buffer waits for a few packets before playing the first.
+            pay.set_property("max-ptime", G711_PTIME_NS)
         self.link(pay, self.funnel)
         return pay
 
