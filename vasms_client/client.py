@@ -250,19 +250,23 @@ class VasmsClient:
         rtp_capabilities: JsonDict,
         dtls_parameters: JsonDict | None = None,
         paused: bool = False,
+        audio: bool = True,
     ) -> Consumption:
         """Creates a receive transport and a consumer of the stream.
 
         `dtls_parameters` connects the transport at once (browsers that pre-generate a
         certificate); aiortc cannot, so `watch()` leaves it out and calls
         `connect_transport` from the transport's `connect` event instead.
-        Raises `StreamNotFoundError`, `StreamNotLiveError`, `CannotConsumeError`.
+        `audio=False`: video only (the answer's `audio` is None even for a stream with
+        audio). Raises `StreamNotFoundError`, `StreamNotLiveError`, `CannotConsumeError`.
         """
         body: JsonDict = {"client_id": client_id, "rtp_capabilities": rtp_capabilities}
         if dtls_parameters is not None:
             body["dtls_parameters"] = dtls_parameters
         if paused:
             body["paused"] = True
+        if not audio:
+            body["audio"] = False
         path = f"/api/v2/streams/{stream_id}/consume"
         response = await self.request("POST", path, body, ok=(201,), about_stream=True)
         return Consumption.from_json(response.json(), stream_id)

@@ -130,6 +130,9 @@ class Consumption:
     ice_servers: list[JsonDict] = field(default_factory=list)
     """TURN servers `[{urls, username, credential}]` with short-lived credentials ([] without
     TURN on the server)."""
+    audio: JsonDict | None = None
+    """The audio consumer on the same transport, `{consumer_id, producer_id, kind,
+    rtp_parameters}` (None: the stream has no audio, or it was not asked for)."""
 
     @classmethod
     def from_json(cls, body: JsonDict, stream_id: str) -> Consumption:
@@ -144,6 +147,7 @@ class Consumption:
             paused=bool(body.get("paused", False)),
             raw=body,
             ice_servers=[dict(s) for s in body.get("ice_servers") or []],
+            audio=dict(body["audio"]) if body.get("audio") else None,
         )
 
 

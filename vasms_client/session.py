@@ -43,6 +43,7 @@ from vasms_client.models import Consumption
 log = logging.getLogger("vasms_client")
 
 FrameSink = Callable[["MediaSession", av.VideoFrame], None]
+AudioSink = Callable[["MediaSession", av.AudioFrame], None]
 
 
 class MediaSession:
@@ -62,8 +63,10 @@ class MediaSession:
         turn_transport: TurnTransport | None = None,
         route_index: int = 0,
         ice_timeout_s: float = 15.0,
+        audio_sink: AudioSink | None = None,
     ) -> None:
         self.client = client
+        self._audio_sink = audio_sink
         self.stream_id = stream_id
         self.client_id = client_id
         self.index = index
@@ -148,7 +151,10 @@ class MediaSession:
         except Exception as exc:
             raise MediaError(f"cannot load the stream's RTP capabilities: {exc}") from exc
         self.consumption = await self.client.consume(
-            self.stream_id, client_id=self.client_id, rtp_capabilities=recv_caps
+            self.stream_id,
+            client_id=self.client_id,
+            rtp_capabilities=recv_caps,
+            audio=self._audio_sink is not None,
         )
         try:
             await self._receive(device, self.consumption)
@@ -203,6 +209,15 @@ class MediaSession:
                 kind=consumption.kind,
                 rtpParameters=consumption.rtp_parameters,
             )
+            audio = consumption.audio
+            audio_consumer = None
+            if audio is not None and self._audio_sink is not None:
+                audio_consumer = await self._transport.consume(
+                    id=str(audio["consumer_id"]),
+                    producerId=str(audio["producer_id"]),
+                    kind="audio",
+                    rtpParameters=audio["rtp_parameters"],
+                )
         except VasmsError:
             raise
         except Exception as exc:
@@ -212,6 +227,12 @@ class MediaSession:
             asyncio.create_task(self._pump(consumer.track), name=f"vasms-frames-{params.id}"),
             asyncio.create_task(self._sample(consumer), name=f"vasms-stats-{params.id}"),
         ]
+        if audio_consumer is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self._pump_audio(audio_consumer.track), name=f"vasms-audio-{params.id}"
+                )
+            )
 
     async def _on_connect(self, dtls: DtlsParameters) -> None:
         """The transport's `connect` event (pymediasoup runs it as a task of its own, so
@@ -288,6 +309,17 @@ class MediaSession:
             self.last_frame_at = now
             self.frames += 1
             self._sink(self, frame)
+
+    async def _pump_audio(self, track: Any) -> None:
+        """Decoded audio frames to the audio sink; the video's track governs the session
+        (audio that ends, e.g. a camera restarting with another codec, ends nothing)."""
+        assert self._audio_sink is not None
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            self._audio_sink(self, frame)
 
     async def _sample(self, consumer: Any) -> None:
         while True:

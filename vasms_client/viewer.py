@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vasms_client")
 
+AUDIO_BUFFER_FRAMES = 250
+"""Decoded audio frames kept for `audio_frames()` (5 s of 20 ms Opus frames)."""
+
 ViewerState = Literal["idle", "connecting", "playing", "waiting_live", "reconnecting", "ended"]
 
 
@@ -68,6 +71,10 @@ class WatchOptions:
     client_id: str | None = None
     """Our id in the server's logs and dumps. Default: `vasms-client-<random>`, unique per
     viewer, so two workers on one host are told apart."""
+
+    audio: bool = False
+    """Receive the stream's audio too, for `audio_frames()`. Default False: analytics
+    workers want pictures, and without it the server sends no audio at all."""
 
     wait_live: bool = False
     """Whether entering the viewer waits for a stream that is not live yet. Default False:
@@ -285,6 +292,8 @@ class Viewer:
         self.client_id = options.client_id or f"vasms-client-{secrets.token_hex(4)}"
         maxlen = options.buffer_frames
         self._buffer: deque[Frame] = deque(maxlen=maxlen)
+        self._audio: deque[av.AudioFrame] = deque(maxlen=AUDIO_BUFFER_FRAMES)
+        self._audio_wakeup = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._state: ViewerState = "idle"
         self._session: MediaSession | None = None
@@ -365,6 +374,7 @@ class Viewer:
             self._ended_reason = reason
         self._state = "ended"
         self._wakeup.set()
+        self._audio_wakeup.set()
 
     @property
     def state(self) -> ViewerState:
@@ -411,6 +421,34 @@ class Viewer:
             self._wakeup.clear()
             if not self._buffer:
                 await self._wakeup.wait()
+
+    async def audio_frames(self, limit: int | None = None) -> AsyncIterator[av.AudioFrame]:
+        """Decoded audio frames (PyAV, 20 ms each for Opus) as they come, across reconnects,
+        until the viewer ends (or `limit` were yielded). Needs `watch(id, audio=True)`; a
+        stream without audio yields nothing until the viewer ends. Raises what stopped the
+        viewer for good, as `frames()` does. The newest `AUDIO_BUFFER_FRAMES` wait while
+        the caller is away."""
+        if not self.options.audio:
+            raise RuntimeError("watch with audio=True to receive audio frames")
+        if self._runner is None and self._closing is None:
+            raise RuntimeError("enter the viewer first: `async with client.watch(id) as viewer`")
+        yielded = 0
+        while limit is None or yielded < limit:
+            if self._audio:
+                yielded += 1
+                yield self._audio.popleft()
+                continue
+            if self._state == "ended" or self._runner is None or self._runner.done():
+                if self._error is not None:
+                    raise self._error
+                return
+            self._audio_wakeup.clear()
+            if not self._audio:
+                await self._audio_wakeup.wait()
+
+    def _on_audio(self, _session: MediaSession, frame: av.AudioFrame) -> None:
+        self._audio.append(frame)
+        self._audio_wakeup.set()
 
     def _on_frame(self, session: MediaSession, video: av.VideoFrame) -> None:
         now = time.monotonic()
@@ -496,6 +534,7 @@ class Viewer:
                 turn_transport=opts.turn_transport,
                 route_index=self._route_index,
                 ice_timeout_s=opts.ice_timeout_s,
+                audio_sink=self._on_audio if opts.audio else None,
             )
             try:
                 await session.open()
