@@ -213,8 +213,15 @@ def _busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> Row:
-    await server.attach(fleet, count)
+async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> Row | None:
+    """One level on one server; None when the server could not even take the viewers
+    (an attach failed: on a saturated machine the API or a node call times out)."""
+    try:
+        await server.attach(fleet, count)
+    except Exception as error:
+        print(f"{server.name:>8}{count:>6}  attach failed: {error}"[:200], flush=True)
+        await server.detach(fleet)
+        return None
     try:
         flowing = await fleet.wait_flowing(within=30)
         await asyncio.sleep(1.0)  # the joins' key-frame requests and DTLS handshakes settle
@@ -354,6 +361,9 @@ async def main(levels: list[int], seconds: float, processes: int, cap: float | N
                 row = await measure(
                     server, janus_fleet if server.name == "janus" else fleet, level, seconds
                 )
+                if row is None:
+                    given_up.add(server.name)
+                    continue
                 rows.append(row)
                 _print_row(row)
                 if row.summary.get("loss_pct", 100) > GIVE_UP_LOSS_PCT or row.flowing < level:

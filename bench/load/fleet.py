@@ -76,6 +76,21 @@ class _Viewer:
     consumer_id: str | None = None
 
 
+async def _delete(stack: Stack, consumer_id: str, attempts: int = 3) -> None:
+    """DELETE a consumer; a saturated machine may answer 503 (node call timed out): try
+    again, and if it still fails leave it to the node (the receiver hangs up next, and the
+    node closes a transport whose DTLS closed)."""
+    for attempt in range(attempts):
+        response = await stack.http.delete(
+            f"{stack.base}/api/v2/consumers/{consumer_id}",
+            headers={"Authorization": f"Bearer {stack.token}"},
+        )
+        if response.status_code in (204, 404):
+            return
+        await asyncio.sleep(0.5 * (attempt + 1))  # back off before asking again
+    print(f"consumer {consumer_id}: DELETE answered {response.status_code}, left to the node")
+
+
 class Fleet:
     """Receivers spread round-robin over `processes` pion processes."""
 
@@ -178,12 +193,7 @@ class Fleet:
         async def one(rid: str, viewer: _Viewer) -> None:
             async with gate:
                 if stack is not None and viewer.consumer_id is not None:
-                    response = await stack.http.delete(
-                        f"{stack.base}/api/v2/consumers/{viewer.consumer_id}",
-                        headers={"Authorization": f"Bearer {stack.token}"},
-                    )
-                    if response.status_code not in (204, 404):
-                        response.raise_for_status()
+                    await _delete(stack, viewer.consumer_id)
                 await viewer.process.remove(rid)
 
         viewers, self.viewers = self.viewers, {}
