@@ -4,8 +4,9 @@ Why: a stream's router lives on one worker, so every viewer of it is forwarded
 by one core (bench/viewers_per_core.py: ~41 µs per forwarded packet, ~114
 viewers of a 1.5 Mbit/s stream per core). mediasoup's answer is
 ``pipeToRouter``: a PipeTransport pair between the stream's router and a
-router on another worker, a pipe consumer of the producer on the origin side
-and a producer with the *same id* on the other side; viewers placed there are
+router on another worker, a pipe consumer of each producer (video, and audio
+when the stream has it) on the origin side and a producer with the *same id* on
+the other side; viewers placed there are
 forwarded by that worker's core. This module is that pattern on our driver.
 
 Placement (``FanoutPolicy.mode``, VASMS_FANOUT):
@@ -38,11 +39,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mediasoup_driver import (
+    Consumer,
     ConsumerOptions,
     ListenInfo,
     MediasoupError,
     PipeTransport,
     PipeTransportOptions,
+    Producer,
     ProducerOptions,
     Router,
     RouterOptions,
@@ -261,19 +264,16 @@ class Fanout:
                 pipe_in = await router.create_pipe_transport(PIPE_OPTIONS)
                 await pipe_out.connect(pipe_in.tuple.local_address, pipe_in.tuple.local_port)
                 await pipe_in.connect(pipe_out.tuple.local_address, pipe_out.tuple.local_port)
-                consumer = await pipe_out.consume(
-                    ConsumerOptions(
-                        producer_id=producer_id, rtp_capabilities=origin_router.rtp_capabilities
+                consumer, _ = await self._pipe_one(origin_router, pipe_out, pipe_in, producer_id)
+                audio = stream.audio_producer
+                if audio is not None and not audio.closed:
+                    # Audio rides along: viewers on this router consume it by the same id.
+                    audio_consumer, audio_piped = await self._pipe_one(
+                        origin_router, pipe_out, pipe_in, audio.id
                     )
-                )
-                await pipe_in.produce(
-                    ProducerOptions(
-                        kind=consumer.kind,
-                        rtp_parameters=consumer.rtp_parameters,
-                        id=producer_id,
-                        paused=consumer.producer_paused,
+                    audio_consumer.on_close.add_listener(
+                        lambda _reason: self._spawn_close(audio_piped)
                     )
-                )
             except BaseException:
                 await pipe_out.close()
                 raise
@@ -289,6 +289,34 @@ class Fanout:
         router.on_close.add_listener(lambda reason: self._lost(route, reason))
         _log.info("stream %s piped to worker slot %d (router %s)", stream.id, slot.index, router.id)
         return route
+
+    @staticmethod
+    async def _pipe_one(
+        origin_router: Router, pipe_out: PipeTransport, pipe_in: PipeTransport, producer_id: str
+    ) -> tuple[Consumer, Producer]:
+        """One producer through the pipe: a pipe consumer on the origin, a producer with the
+        same id on the target."""
+        consumer = await pipe_out.consume(
+            ConsumerOptions(
+                producer_id=producer_id, rtp_capabilities=origin_router.rtp_capabilities
+            )
+        )
+        piped = await pipe_in.produce(
+            ProducerOptions(
+                kind=consumer.kind,
+                rtp_parameters=consumer.rtp_parameters,
+                id=producer_id,
+                paused=consumer.producer_paused,
+            )
+        )
+        return consumer, piped
+
+    def _spawn_close(self, producer: Producer) -> None:
+        """The origin's audio producer went away: so does its copy (its viewers' audio
+        consumers close, their video plays on), as mediasoup's pipeToRouter does."""
+        task = asyncio.ensure_future(producer.close())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _lost(self, route: PipedRoute, reason: str) -> None:
         """The origin side (or the route's own worker) went away: its viewers go too."""

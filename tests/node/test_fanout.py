@@ -11,6 +11,7 @@ import time
 import grpc
 
 from protos import media_node_pb2 as pb
+from tests.node.test_audio import assert_plays, wait_stream
 from tests.support.node_process import NodeClient, running_node
 from tests.support.node_viewer import NodeWatch, pattern_request, watch_over_grpc
 
@@ -179,3 +180,23 @@ async def test_origin_worker_death_closes_the_piped_viewers_too() -> None:
         again = await watch_over_grpc(client, "fan-3", "again")
         assert len(await again.viewer.frames(5)) == 5
         await _close(client, again)
+
+
+async def test_audio_is_piped_with_the_video() -> None:
+    async with running_node(workers=2, VASMS_FANOUT="spread") as (_node, client):
+        tone = pb.StreamSource(test_pattern=pb.TestPatternSource(audio=True))
+        await client.StartStream(
+            pb.StartStreamRequest(stream_id="fan-a", source=tone, codec=pb.CODEC_H264)
+        )
+        await client.wait_status("fan-a", pb.STREAM_STATUS_LIVE)
+        origin = await _origin_pid(client, "fan-a")
+        await wait_stream(client, "fan-a", lambda i: i.HasField("audio"))
+        first = await watch_over_grpc(client, "fan-a", "on-origin")
+        second = await watch_over_grpc(client, "fan-a", "piped")
+        placed = await _viewer_workers(client)
+        assert placed[first.consumer_id] == origin and placed[second.consumer_id] != origin
+        assert second.audio_consumer_id
+        await assert_plays(second, "piped viewer")
+        await _close(client, second)
+        await _close(client, first)
+        await _until_no_piped_router(client)
