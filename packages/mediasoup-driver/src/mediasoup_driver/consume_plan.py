@@ -6,48 +6,34 @@ serialises the consume request once per (MID, paused) as a wire.RequestTemplate;
 each further viewer only gets its ids and SSRCs patched into a copy of those bytes. Pure-Python
 FlatBuffers building costs hundreds of microseconds per consume; the patch
 costs a few.
+
+The request itself is the wire layer's ``transport_messages.TRANSPORT_CONSUME``
+(one body writer, one reply reader): the plan only decides what goes into its
+template and caches it, like ``IdRequest`` and ``create_webrtc_transport`` do
+for theirs. What stays here is the per-producer cache, which the wire layer
+has no business holding.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import flatbuffers
-
-from .channel import Channel
-from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
-from .fbs.FBS.Request.Body import Body as RequestBody
-from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.RtpParameters.MediaKind import MediaKind as FbsMediaKind
-from .fbs.FBS.RtpParameters.Type import Type as FbsRtpType
-from .fbs.FBS.Transport import ConsumeRequest as consume_fbs
-from .rtp_fbs import write_rtp_encoding_parameters, write_rtp_parameters
+from .options import ConsumerLayers
 from .rtp_parameters import RtpParameters
+from .transport_messages import TRANSPORT_CONSUME, Consume, ConsumeReply
 from .wire import RequestTemplate, Sentinels
 
 if TYPE_CHECKING:
-    import asyncio
-
-    from .consumer import ConsumerLayers
+    from .channel import Channel
     from .producer import Producer
-    from .wire import Reply
-
-RTP_TYPE_NAMES = {
-    FbsRtpType.SIMPLE: "simple",
-    FbsRtpType.SIMULCAST: "simulcast",
-    FbsRtpType.SVC: "svc",
-    FbsRtpType.PIPE: "pipe",
-}
-RTP_TYPE_VALUES = {name: value for value, name in RTP_TYPE_NAMES.items()}
-KIND_VALUES = {"audio": FbsMediaKind.AUDIO, "video": FbsMediaKind.VIDEO}
 
 _MAX_TEMPLATES = 64
 
 
-def consume_request_body(
+def consume_parameters(
     producer: Producer,
     consumer_id: str,
     rtp_parameters: RtpParameters,
@@ -55,43 +41,19 @@ def consume_request_body(
     paused: bool,
     preferred_layers: ConsumerLayers | None,
     ignore_dtx: bool,
-) -> Callable[[flatbuffers.Builder], int]:
-    """The Transport_ConsumeRequest body writer (mediasoup's createConsumeRequest)."""
-    consumable_encodings = producer.consumable_rtp_parameters.get("encodings", [])
-    kind = KIND_VALUES[producer.kind]
-    rtp_type = FbsRtpType.PIPE if pipe else RTP_TYPE_VALUES[producer.type]
-
-    def body(b: flatbuffers.Builder) -> int:
-        cid = b.CreateString(consumer_id)
-        pid = b.CreateString(producer.id)
-        params = write_rtp_parameters(b, rtp_parameters)
-        encodings = [write_rtp_encoding_parameters(b, e) for e in consumable_encodings]
-        consume_fbs.StartConsumableRtpEncodingsVector(b, len(encodings))
-        for offset in reversed(encodings):
-            b.PrependUOffsetTRelative(offset)
-        encodings_vector = b.EndVector()
-        layers = None
-        if preferred_layers is not None:
-            consumer_layers_fbs.Start(b)
-            consumer_layers_fbs.AddSpatialLayer(b, preferred_layers.spatial_layer)
-            if preferred_layers.temporal_layer is not None:
-                consumer_layers_fbs.AddTemporalLayer(b, preferred_layers.temporal_layer)
-            layers = consumer_layers_fbs.End(b)
-        consume_fbs.Start(b)
-        consume_fbs.AddConsumerId(b, cid)
-        consume_fbs.AddProducerId(b, pid)
-        consume_fbs.AddKind(b, kind)
-        consume_fbs.AddRtpParameters(b, params)
-        consume_fbs.AddType(b, rtp_type)
-        consume_fbs.AddConsumableRtpEncodings(b, encodings_vector)
-        consume_fbs.AddPaused(b, paused)
-        if layers is not None:
-            consume_fbs.AddPreferredLayers(b, layers)
-        consume_fbs.AddIgnoreDtx(b, ignore_dtx)
-        result: int = consume_fbs.End(b)
-        return result
-
-    return body
+) -> Consume:
+    """TRANSPORT_CONSUME's parameters for a consumer of ``producer``."""
+    return Consume(
+        consumer_id=consumer_id,
+        producer_id=producer.id,
+        kind=producer.kind,
+        rtp_parameters=rtp_parameters,
+        consumer_type="pipe" if pipe else producer.type,
+        consumable_encodings=producer.consumable_rtp_parameters.get("encodings", []),
+        paused=paused,
+        preferred_layers=preferred_layers,
+        ignore_dtx=ignore_dtx,
+    )
 
 
 @dataclass(slots=True)
@@ -131,15 +93,15 @@ class ConsumePlan:
         consumer_id: str,
         rtp_parameters: RtpParameters,
         paused: bool,
-    ) -> asyncio.Future[Reply]:
+    ) -> Awaitable[ConsumeReply]:
         """Sends TRANSPORT_CONSUME from the cached bytes with this consumer's ids patched in."""
         template = self._template(channel, rtp_parameters["mid"], paused)
         encoding = rtp_parameters["encodings"][0]
         numbers = {"ssrc": encoding["ssrc"]}
         if "rtx" in encoding:
             numbers["rtx_ssrc"] = encoding["rtx"]["ssrc"]
-        return channel.send(
-            template, {"transport_id": transport_id, "consumer_id": consumer_id}, numbers
+        return TRANSPORT_CONSUME.call_template(
+            channel, template, {"transport_id": transport_id, "consumer_id": consumer_id}, numbers
         )
 
     def _template(self, channel: Channel, mid: str, paused: bool) -> RequestTemplate:
@@ -153,13 +115,11 @@ class ConsumePlan:
         params = self.rtp_parameters(mid, ssrc)
         if self.has_rtx:
             sentinels.u32("rtx_ssrc", ssrc + 1)
-        body = consume_request_body(self.producer, consumer_id, params, False, paused, None, False)
-        built = channel.template(
-            Method.TRANSPORT_CONSUME,
+        built = TRANSPORT_CONSUME.template(
+            channel,
             sentinels.uuid("transport_id"),
-            RequestBody.Transport_ConsumeRequest,
-            body,
-            sentinels=sentinels,
+            consume_parameters(self.producer, consumer_id, params, False, paused, None, False),
+            sentinels,
         )
         if len(self._templates) >= _MAX_TEMPLATES:
             self._templates.clear()

@@ -11,46 +11,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, NewType
+from typing import TYPE_CHECKING, Any, NewType
 
-import flatbuffers
-
-from . import fbs_reader as fr
 from . import messages
 from .channel import Channel
 from .dumps import ConsumerDump
 from .errors import InvalidStateError, MediasoupTypeError
 from .events import Event, OnceEvent
-from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
-from .fbs.FBS.Consumer import SetPreferredLayersRequest as set_preferred_layers_fbs
-from .fbs.FBS.Consumer import SetPriorityRequest as set_priority_fbs
 from .fbs.FBS.Consumer.LayersChangeNotification import LayersChangeNotification
 from .fbs.FBS.Consumer.ScoreNotification import ScoreNotification
-from .fbs.FBS.Consumer.SetPreferredLayersResponse import SetPreferredLayersResponse
-from .fbs.FBS.Consumer.SetPriorityResponse import SetPriorityResponse
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
-from .fbs.FBS.Request.Body import Body as RequestBody
-from .fbs.FBS.Request.Method import Method
 from .lifecycle import Children, CloseReason, create_request, soft_close
+from .options import ConsumerLayers as ConsumerLayers
 from .rtp_fbs import RtpStreamStats
 from .rtp_parameters import MediaKind, RtpCapabilities, RtpParameters
-from .wire import body_as, body_position
 
 if TYPE_CHECKING:
     from .producer import Producer, ProducerId
     from .transport import Transport
-    from .wire import Reply
+    from .transport_messages import ConsumeReply
 
 ConsumerId = NewType("ConsumerId", str)
 
 _log = logging.getLogger(__name__)
-
-
-class ConsumerLayers(NamedTuple):
-    """Spatial/temporal layer of a simulcast or SVC stream."""
-
-    spatial_layer: int
-    temporal_layer: int | None = None
 
 
 @dataclass(slots=True)
@@ -140,7 +123,7 @@ class Consumer:
         rtp_parameters: RtpParameters,
         consumer_type: str,
         app_data: dict[str, Any],
-        send: Callable[[], Awaitable[Reply]],
+        send: Callable[[], Awaitable[ConsumeReply]],
         transport: Transport | None = None,
     ) -> Consumer:
         """Sends TRANSPORT_CONSUME (``send``) and builds the consumer from the answer.
@@ -148,7 +131,7 @@ class Consumer:
         If the producer closed meanwhile, the worker closed the consumer with it:
         InvalidStateError, and nothing is built.
         """
-        response = await create_request(context.channel, consumer_id, context.consumers, send)
+        initial = await create_request(context.channel, consumer_id, context.consumers, send)
         if producer.closed:
             context.channel.release(consumer_id)
             raise InvalidStateError("producer closed while consuming")
@@ -160,7 +143,7 @@ class Consumer:
             rtp_parameters=rtp_parameters,
             consumer_type=consumer_type,
             app_data=app_data,
-            initial=read_consume_response(*body_position(response)),
+            initial=initial,
             transport=transport,
         )
 
@@ -236,28 +219,9 @@ class Consumer:
         ):
             raise MediasoupTypeError("if given, temporal_layer must be a non-negative integer")
 
-        def body(b: flatbuffers.Builder) -> int:
-            consumer_layers_fbs.Start(b)
-            consumer_layers_fbs.AddSpatialLayer(b, layers.spatial_layer)
-            if layers.temporal_layer is not None:
-                consumer_layers_fbs.AddTemporalLayer(b, layers.temporal_layer)
-            offset = consumer_layers_fbs.End(b)
-            set_preferred_layers_fbs.Start(b)
-            set_preferred_layers_fbs.AddPreferredLayers(b, offset)
-            result: int = set_preferred_layers_fbs.End(b)
-            return result
-
-        response = await self._channel.request(
-            Method.CONSUMER_SET_PREFERRED_LAYERS,
-            self.id,
-            RequestBody.Consumer_SetPreferredLayersRequest,
-            body,
+        preferred = await messages.CONSUMER_SET_PREFERRED_LAYERS.call(
+            self._channel, self.id, layers
         )
-        preferred = None
-        if response.body:
-            layers_fbs = body_as(response, SetPreferredLayersResponse).PreferredLayers()
-            if layers_fbs is not None:
-                preferred = ConsumerLayers(layers_fbs.SpatialLayer(), layers_fbs.TemporalLayer())
         self._preferred_layers = preferred
         return preferred
 
@@ -266,16 +230,7 @@ class Consumer:
         if not isinstance(priority, int) or priority < 1 or priority > 255:
             raise MediasoupTypeError("priority must be an integer from 1 to 255")
 
-        def body(b: flatbuffers.Builder) -> int:
-            set_priority_fbs.Start(b)
-            set_priority_fbs.AddPriority(b, priority)
-            result: int = set_priority_fbs.End(b)
-            return result
-
-        response = await self._channel.request(
-            Method.CONSUMER_SET_PRIORITY, self.id, RequestBody.Consumer_SetPriorityRequest, body
-        )
-        self._priority = body_as(response, SetPriorityResponse).Priority()
+        self._priority = await messages.CONSUMER_SET_PRIORITY.call(self._channel, self.id, priority)
 
     async def close(self) -> None:
         """Closes the consumer in the worker. Idempotent."""
@@ -349,36 +304,3 @@ class Consumer:
             self.on_layers_change,
         ):
             event.clear()
-
-
-class ConsumeReply(NamedTuple):
-    """The consumer's state in the worker's answer to TRANSPORT_CONSUME."""
-
-    paused: bool
-    producer_paused: bool
-    score: dict[str, Any]
-    preferred_layers: ConsumerLayers | None
-
-
-def read_consume_response(buf: bytes, table: int) -> ConsumeReply:
-    """Transport.ConsumeResponse: paused 0, producer_paused 1, score 2 (ConsumerScore:
-    score 0, producer_score 1, producer_scores 2), preferred_layers 3 (spatial 0,
-    temporal 1)."""
-    score = fr.read_table(buf, table, 2)
-    start, count = fr.read_vector(buf, score, 2)
-    layers = fr.read_table(buf, table, 3)
-    temporal = fr.field_position(buf, layers, 1) if layers else 0
-    return ConsumeReply(
-        paused=fr.read_bool(buf, table, 0),
-        producer_paused=fr.read_bool(buf, table, 1),
-        score={
-            "score": fr.read_u8(buf, score, 0),
-            "producerScore": fr.read_u8(buf, score, 1),
-            "producerScores": list(buf[start : start + count]),
-        },
-        preferred_layers=ConsumerLayers(
-            fr.read_u8(buf, layers, 0), buf[temporal] if temporal else None
-        )
-        if layers
-        else None,
-    )

@@ -18,10 +18,10 @@ from .errors import InvalidStateError, MediasoupError
 
 if TYPE_CHECKING:
     from .channel import Channel
-    from .wire import Reply
 
 K = TypeVar("K", bound=str)
 C = TypeVar("C")
+R = TypeVar("R")
 
 _log = logging.getLogger(__name__)
 
@@ -103,9 +103,10 @@ async def create_request(
     channel: Channel,
     entity_id: str,
     parent: Children[K, C],
-    send: Callable[[], Awaitable[Reply]],
-) -> Reply:
-    """Sends the create request of a new entity and returns the worker's answer.
+    send: Callable[[], Awaitable[R]],
+) -> R:
+    """Sends the create request of a new entity and returns the worker's answer
+    (as ``send`` reads it: a wire-layer request's typed reply).
 
     The worker may notify about the new id before it answers (e.g.
     CONSUMER_PRODUCER_PAUSE while it handles a consume), so the channel holds

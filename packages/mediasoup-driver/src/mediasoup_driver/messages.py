@@ -11,21 +11,30 @@
   consumers (read rarely: through the generated object API).
 - ``Command``: body-less requests whose reply carries nothing (pause, resume,
   key-frame requests).
+- ``Request``: requests with a real body: method, body type, how the body is
+  written from typed parameters, how the reply is read (worker settings,
+  consumer priority and layers here; transport requests — create, connect,
+  restart ICE, produce, consume — in transport_messages.py).
 
-Requests specific to one entity kind with a real body (connect, produce,
-consume, set_priority, ...) are written by that entity's module.
+Entities call these descriptions and never build FlatBuffers themselves. What
+a failure of a request means is the caller's: close requests go through
+lifecycle.soft_close (the Rust crate's ``default_for_soft_error``: an entity
+the worker already freed is closed), everything else raises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, NewType, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, NewType, TypeVar, cast
 
 import flatbuffers
 
 from . import fbs_reader as fr
 from .dumps import ConsumerDump, ProducerDump
+from .fbs.FBS.Consumer import ConsumerLayers as consumer_layers_fbs
+from .fbs.FBS.Consumer import SetPreferredLayersRequest as set_preferred_layers_fbs
+from .fbs.FBS.Consumer import SetPriorityRequest as set_priority_fbs
 from .fbs.FBS.Consumer.DumpResponse import DumpResponse as ConsumerDumpResponse
 from .fbs.FBS.Consumer.DumpResponse import DumpResponseT as ConsumerDumpResponseT
 from .fbs.FBS.Consumer.GetStatsResponse import GetStatsResponse as ConsumerGetStatsResponse
@@ -39,6 +48,8 @@ from .fbs.FBS.Transport import CloseConsumerRequest as close_consumer_fbs
 from .fbs.FBS.Transport import CloseProducerRequest as close_producer_fbs
 from .fbs.FBS.Worker import CloseRouterRequest as close_router_fbs
 from .fbs.FBS.Worker import CreateRouterRequest as create_router_fbs
+from .fbs.FBS.Worker import UpdateSettingsRequest as update_settings_fbs
+from .options import ConsumerLayers
 from .rtp_fbs import RtpStreamStats, read_rtp_stream_stats
 from .wire import UUID_LENGTH, RequestTemplate, Sentinels, body_position, plain
 
@@ -50,6 +61,7 @@ if TYPE_CHECKING:
 
 
 R = TypeVar("R")
+P = TypeVar("P")
 RouterId = NewType("RouterId", str)
 
 
@@ -303,3 +315,153 @@ CONSUMER_GET_STATS = Query(Method.CONSUMER_GET_STATS, _stats_reader(ConsumerGetS
 CONSUMER_PAUSE = Command(Method.CONSUMER_PAUSE)
 CONSUMER_RESUME = Command(Method.CONSUMER_RESUME)
 CONSUMER_REQUEST_KEY_FRAME = Command(Method.CONSUMER_REQUEST_KEY_FRAME)
+
+
+# -- requests with a body -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Generic[P, R]):
+    """A request with a body written from parameters ``P``; its reply is read as ``R``.
+
+    ``call`` builds and sends it once. Requests that repeat with the same
+    shape (create WebRTC transport, consume) are serialised once with
+    ``template`` (sentinels in the fields that change) and sent with
+    ``call_template``: the same body writer and reply reader either way.
+    """
+
+    method: int
+    body_type: int
+    write: Callable[[flatbuffers.Builder, P], int]
+    read: Callable[[Reply], R]
+
+    async def call(self, channel: Channel, handler_id: str, params: P) -> R:
+        write = self.write
+        reply = await channel.request(
+            self.method, handler_id, self.body_type, lambda b: write(b, params)
+        )
+        return self.read(reply)
+
+    def template(
+        self, channel: Channel, handler_id: str, params: P, sentinels: Sentinels
+    ) -> RequestTemplate:
+        """The request serialised once; ``handler_id`` and ``params`` hold the sentinels."""
+        write = self.write
+        return channel.template(
+            self.method, handler_id, self.body_type, lambda b: write(b, params), sentinels=sentinels
+        )
+
+    async def call_template(
+        self,
+        channel: Channel,
+        template: RequestTemplate,
+        strings: dict[str, str],
+        numbers: dict[str, int] | None = None,
+    ) -> R:
+        """Sends a template of this request with the real values patched in."""
+        return self.read(await channel.send(template, strings, numbers))
+
+
+def body_reader(read: Callable[[bytes, int], R]) -> Callable[[Reply], R]:
+    """A reply reader from a reader of the body table (raises WireError without a body)."""
+
+    def read_reply(reply: Reply) -> R:
+        return read(*body_position(reply))
+
+    return read_reply
+
+
+def no_reply(_reply: Reply) -> None:
+    """The reply reader of requests whose answer carries nothing the caller reads."""
+
+
+def write_consumer_layers(b: flatbuffers.Builder, layers: ConsumerLayers) -> int:
+    """A Consumer.ConsumerLayers table (the temporal layer is optional)."""
+    consumer_layers_fbs.Start(b)
+    consumer_layers_fbs.AddSpatialLayer(b, layers.spatial_layer)
+    if layers.temporal_layer is not None:
+        consumer_layers_fbs.AddTemporalLayer(b, layers.temporal_layer)
+    result: int = consumer_layers_fbs.End(b)
+    return result
+
+
+def read_consumer_layers(buf: bytes, layers: int) -> ConsumerLayers:
+    """Consumer.ConsumerLayers: spatial_layer 0, temporal_layer 1 (optional)."""
+    temporal = fr.field_position(buf, layers, 1)
+    return ConsumerLayers(fr.read_u8(buf, layers, 0), buf[temporal] if temporal else None)
+
+
+class Settings(NamedTuple):
+    """Parameters of WORKER_UPDATE_SETTINGS; None leaves the setting as it is."""
+
+    log_level: str | None
+    log_tags: tuple[str, ...] | None
+
+
+def _write_update_settings(b: flatbuffers.Builder, settings: Settings) -> int:
+    level = b.CreateString(settings.log_level) if settings.log_level is not None else None
+    tags = None
+    if settings.log_tags is not None:
+        offsets = [b.CreateString(tag) for tag in settings.log_tags]
+        update_settings_fbs.StartLogTagsVector(b, len(offsets))
+        for offset in reversed(offsets):
+            b.PrependUOffsetTRelative(offset)
+        tags = b.EndVector()
+    update_settings_fbs.Start(b)
+    if level is not None:
+        update_settings_fbs.AddLogLevel(b, level)
+    if tags is not None:
+        update_settings_fbs.AddLogTags(b, tags)
+    result: int = update_settings_fbs.End(b)
+    return result
+
+
+WORKER_UPDATE_SETTINGS = Request(
+    Method.WORKER_UPDATE_SETTINGS,
+    RequestBody.Worker_UpdateSettingsRequest,
+    _write_update_settings,
+    no_reply,
+)
+"""To the worker: new log level and/or tags."""
+
+
+def _write_set_preferred_layers(b: flatbuffers.Builder, layers: ConsumerLayers) -> int:
+    offset = write_consumer_layers(b, layers)
+    set_preferred_layers_fbs.Start(b)
+    set_preferred_layers_fbs.AddPreferredLayers(b, offset)
+    result: int = set_preferred_layers_fbs.End(b)
+    return result
+
+
+def _read_preferred_layers(reply: Reply) -> ConsumerLayers | None:
+    """Consumer.SetPreferredLayersResponse: preferred_layers 0 (absent for simple streams;
+    the worker may also answer without a body then)."""
+    if not reply.body:
+        return None
+    layers = fr.read_table(reply.buf, reply.body, 0)
+    return read_consumer_layers(reply.buf, layers) if layers else None
+
+
+CONSUMER_SET_PREFERRED_LAYERS = Request(
+    Method.CONSUMER_SET_PREFERRED_LAYERS,
+    RequestBody.Consumer_SetPreferredLayersRequest,
+    _write_set_preferred_layers,
+    _read_preferred_layers,
+)
+"""To the consumer: the layers wanted; the reply holds the layers the worker settled on."""
+
+
+def _write_set_priority(b: flatbuffers.Builder, priority: int) -> int:
+    set_priority_fbs.Start(b)
+    set_priority_fbs.AddPriority(b, priority)
+    result: int = set_priority_fbs.End(b)
+    return result
+
+
+CONSUMER_SET_PRIORITY = Request(
+    Method.CONSUMER_SET_PRIORITY,
+    RequestBody.Consumer_SetPriorityRequest,
+    _write_set_priority,
+    body_reader(lambda buf, reply: fr.read_u8(buf, reply, 0)),
+)
+"""To the consumer: priority 1..255; the reply (SetPriorityResponse: priority 0) echoes it."""

@@ -10,16 +10,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NewType, cast
+from typing import TYPE_CHECKING, Any, NewType
 
-import flatbuffers
-
-from . import fbs_reader as fr
 from . import messages, ortc
 from .channel import Channel
-from .consume_plan import KIND_VALUES, RTP_TYPE_NAMES, ConsumePlan
+from .consume_plan import ConsumePlan
 from .dumps import ProducerDump
 from .errors import InvalidStateError
 from .events import Event, OnceEvent
@@ -28,19 +24,16 @@ from .fbs.FBS.Producer.ScoreNotification import ScoreNotification
 from .fbs.FBS.Producer.VideoOrientationChangeNotification import (
     VideoOrientationChangeNotification,
 )
-from .fbs.FBS.Request.Body import Body as RequestBody
-from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.Transport import ProduceRequest as produce_fbs
 from .lifecycle import Children, CloseReason, create_request, soft_close
-from .rtp_fbs import RtpStreamStats, write_rtp_mapping, write_rtp_parameters
+from .options import ProducerType as ProducerType
+from .rtp_fbs import RtpStreamStats
 from .rtp_parameters import MediaKind, RtpCapabilities, RtpMapping, RtpParameters
-from .wire import body_position
+from .transport_messages import TRANSPORT_PRODUCE, Produce
 
 if TYPE_CHECKING:
     from .transport import Transport
 
 ProducerId = NewType("ProducerId", str)
-ProducerType = Literal["simple", "simulcast", "svc", "pipe"]
 
 _log = logging.getLogger(__name__)
 _MAX_PLANS = 32
@@ -79,34 +72,6 @@ class ProducerContext:
     channel: Channel
     transport_id: str
     producers: Children[ProducerId, Producer]
-
-
-def _produce_body(
-    producer_id: str,
-    options: ProducerOptions,
-    rtp_parameters: RtpParameters,
-    mapping: RtpMapping,
-) -> Callable[[flatbuffers.Builder], int]:
-    """The Transport_ProduceRequest body writer (mediasoup's Transport.produce)."""
-
-    def body(b: flatbuffers.Builder) -> int:
-        pid = b.CreateString(producer_id)
-        params = write_rtp_parameters(b, rtp_parameters)
-        rtp_mapping = write_rtp_mapping(b, mapping)
-        produce_fbs.Start(b)
-        produce_fbs.AddProducerId(b, pid)
-        produce_fbs.AddKind(b, KIND_VALUES[options.kind])
-        produce_fbs.AddRtpParameters(b, params)
-        produce_fbs.AddRtpMapping(b, rtp_mapping)
-        produce_fbs.AddPaused(b, options.paused)
-        produce_fbs.AddKeyFrameRequestDelay(b, options.key_frame_request_delay)
-        produce_fbs.AddEnableMediasoupPacketIdHeaderExtension(
-            b, options.enable_mediasoup_packet_id_header_extension
-        )
-        result: int = produce_fbs.End(b)
-        return result
-
-    return body
 
 
 class Producer:
@@ -162,25 +127,29 @@ class Producer:
         transport: Transport | None = None,
     ) -> Producer:
         """Sends TRANSPORT_PRODUCE and builds the producer from the answer."""
-        body = _produce_body(producer_id, options, rtp_parameters, mapping)
-        response = await create_request(
+        params = Produce(
+            producer_id=producer_id,
+            kind=options.kind,
+            rtp_parameters=rtp_parameters,
+            rtp_mapping=mapping,
+            paused=options.paused,
+            key_frame_request_delay=options.key_frame_request_delay,
+            enable_mediasoup_packet_id_header_extension=(
+                options.enable_mediasoup_packet_id_header_extension
+            ),
+        )
+        producer_type = await create_request(
             context.channel,
             producer_id,
             context.producers,
-            lambda: context.channel.request(
-                Method.TRANSPORT_PRODUCE,
-                context.transport_id,
-                RequestBody.Transport_ProduceRequest,
-                body,
-            ),
+            lambda: TRANSPORT_PRODUCE.call(context.channel, context.transport_id, params),
         )
-        buf, reply = body_position(response)
         return cls(
             context,
             producer_id=producer_id,
             transport=transport,
             kind=options.kind,
-            producer_type=cast(ProducerType, RTP_TYPE_NAMES[fr.read_u8(buf, reply, 0)]),
+            producer_type=producer_type,
             rtp_parameters=rtp_parameters,
             consumable_rtp_parameters=consumable_rtp_parameters,
             paused=options.paused,

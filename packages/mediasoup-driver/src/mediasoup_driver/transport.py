@@ -15,126 +15,28 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NewType, cast
-
-import flatbuffers
+from typing import Any, ClassVar, cast
 
 from . import messages, ortc
 from .channel import Channel
-from .consume_plan import consume_request_body
+from .consume_plan import consume_parameters
 from .consumer import Consumer, ConsumerContext, ConsumerId, ConsumerOptions
 from .dumps import TransportDump
 from .errors import InvalidStateError, MediasoupTypeError, NotFoundError
 from .events import Event, OnceEvent
-from .fbs.FBS.Request.Body import Body as RequestBody
-from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.Transport import ListenInfo as listen_info_fbs
-from .fbs.FBS.Transport import Options as options_fbs
-from .fbs.FBS.Transport import PortRange as port_range_fbs
-from .fbs.FBS.Transport import SocketFlags as socket_flags_fbs
-from .fbs.FBS.Transport.Protocol import Protocol as FbsProtocol
-from .fbs.FBS.Transport.Tuple import Tuple as FbsTuple
 from .lifecycle import Children, CloseReason, child_reason, soft_close
+from .options import ListenInfo as ListenInfo
+from .options import TransportId as TransportId
+from .options import TransportProtocol as TransportProtocol
+from .options import TransportTuple as TransportTuple
 from .producer import Producer, ProducerContext, ProducerId, ProducerOptions
 from .rtp_parameters import RtpCapabilities, RtpParameters
-from .wire import Reply
-
-TransportId = NewType("TransportId", str)
-TransportProtocol = Literal["udp", "tcp"]
+from .transport_messages import TRANSPORT_CONSUME, ConsumeReply
 
 _log = logging.getLogger(__name__)
 
 MAX_MID = 100_000_000
 """mediasoup uses at most 8 characters for a consumer's MID and wraps to 0 there."""
-
-
-@dataclass(frozen=True, slots=True)
-class ListenInfo:
-    """Where a transport listens. ``port=0`` takes a free port from the worker's
-    rtcMinPort..rtcMaxPort (or from ``port_range`` when given)."""
-
-    ip: str
-    protocol: TransportProtocol = "udp"
-    announced_address: str | None = None
-    """Address given to peers instead of ``ip`` (public address behind NAT)."""
-    expose_internal_ip: bool = False
-    port: int = 0
-    port_range: tuple[int, int] = (0, 0)
-    ipv6_only: bool = False
-    udp_reuse_port: bool = False
-    send_buffer_size: int = 0
-    recv_buffer_size: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class TransportTuple:
-    """The 5-tuple a transport uses (remote side absent until known)."""
-
-    local_address: str
-    local_port: int
-    protocol: TransportProtocol
-    remote_ip: str | None = None
-    remote_port: int | None = None
-
-
-def write_listen_info(b: flatbuffers.Builder, info: ListenInfo) -> int:
-    """Serialises a ListenInfo. port_range and flags are required tables: the worker
-    dereferences them without checking, so they are always written."""
-    ip = b.CreateString(info.ip)
-    announced = b.CreateString(info.announced_address) if info.announced_address else None
-    port_range_fbs.Start(b)
-    port_range_fbs.AddMin(b, info.port_range[0])
-    port_range_fbs.AddMax(b, info.port_range[1])
-    port_range = port_range_fbs.End(b)
-    socket_flags_fbs.Start(b)
-    socket_flags_fbs.AddIpv6Only(b, info.ipv6_only)
-    socket_flags_fbs.AddUdpReusePort(b, info.udp_reuse_port)
-    flags = socket_flags_fbs.End(b)
-    listen_info_fbs.Start(b)
-    listen_info_fbs.AddProtocol(b, FbsProtocol.UDP if info.protocol == "udp" else FbsProtocol.TCP)
-    listen_info_fbs.AddIp(b, ip)
-    if announced is not None:
-        listen_info_fbs.AddAnnouncedAddress(b, announced)
-    listen_info_fbs.AddExposeInternalIp(b, info.expose_internal_ip)
-    listen_info_fbs.AddPort(b, info.port)
-    listen_info_fbs.AddPortRange(b, port_range)
-    listen_info_fbs.AddFlags(b, flags)
-    listen_info_fbs.AddSendBufferSize(b, info.send_buffer_size)
-    listen_info_fbs.AddRecvBufferSize(b, info.recv_buffer_size)
-    result: int = listen_info_fbs.End(b)
-    return result
-
-
-def write_base_options(
-    b: flatbuffers.Builder,
-    *,
-    initial_available_outgoing_bitrate: int | None,
-    is_data_channel: bool,
-    max_message_size: int = 262144,
-) -> int:
-    """Transport.Options with SCTP disabled (this product carries no data channels)."""
-    options_fbs.Start(b)
-    if initial_available_outgoing_bitrate is not None:
-        options_fbs.AddInitialAvailableOutgoingBitrate(b, initial_available_outgoing_bitrate)
-    options_fbs.AddEnableSctp(b, False)
-    options_fbs.AddMaxSendMessageSize(b, max_message_size)
-    options_fbs.AddMaxReceiveMessageSize(b, max_message_size)
-    options_fbs.AddIsDataChannel(b, is_data_channel)
-    result: int = options_fbs.End(b)
-    return result
-
-
-def read_tuple(table: FbsTuple | None) -> TransportTuple | None:
-    if table is None:
-        return None
-    remote_ip = table.RemoteIp()
-    return TransportTuple(
-        local_address=table.LocalAddress().decode(),
-        local_port=table.LocalPort(),
-        protocol="udp" if table.Protocol() == FbsProtocol.UDP else "tcp",
-        remote_ip=remote_ip.decode() if remote_ip else None,
-        remote_port=table.RemotePort() if remote_ip else None,
-    )
 
 
 def _uuid() -> str:
@@ -341,13 +243,13 @@ class Transport:
         if plan is not None and options.preferred_layers is None and not options.ignore_dtx:
             templated = plan
 
-            def send() -> Awaitable[Reply]:
+            def send() -> Awaitable[ConsumeReply]:
                 return templated.send(
                     self._channel, self.id, consumer_id, rtp_parameters, options.paused
                 )
 
         else:
-            body = consume_request_body(
+            params = consume_parameters(
                 producer,
                 consumer_id,
                 rtp_parameters,
@@ -357,10 +259,8 @@ class Transport:
                 options.ignore_dtx,
             )
 
-            def send() -> Awaitable[Reply]:
-                return self._channel.request(
-                    Method.TRANSPORT_CONSUME, self.id, RequestBody.Transport_ConsumeRequest, body
-                )
+            def send() -> Awaitable[ConsumeReply]:
+                return TRANSPORT_CONSUME.call(self._channel, self.id, params)
 
         return await self._create_consumer(
             producer,
@@ -378,7 +278,7 @@ class Transport:
         rtp_parameters: RtpParameters,
         consumer_type: str,
         app_data: dict[str, Any],
-        send: Callable[[], Awaitable[Reply]],
+        send: Callable[[], Awaitable[ConsumeReply]],
     ) -> Consumer:
         """The one path that makes a Consumer for every transport kind."""
         consumer = await Consumer.create(

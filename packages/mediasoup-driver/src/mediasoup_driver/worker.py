@@ -18,8 +18,6 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import flatbuffers
-
 from . import messages
 from .channel import DEFAULT_REQUEST_TIMEOUT, Channel
 from .errors import (
@@ -29,9 +27,6 @@ from .errors import (
 )
 from .events import OnceEvent
 from .fbs.FBS.Notification.Event import Event
-from .fbs.FBS.Request.Body import Body as RequestBody
-from .fbs.FBS.Request.Method import Method
-from .fbs.FBS.Worker import UpdateSettingsRequest as update_settings_fbs
 from .lifecycle import Children, CloseReason
 from .messages import WorkerDump as WorkerDump
 from .messages import WorkerResourceUsage as WorkerResourceUsage
@@ -250,26 +245,8 @@ class Worker:
     ) -> None:
         """Changes the log level and/or tags of the running worker."""
         self._check_open()
-
-        def body(b: flatbuffers.Builder) -> int:
-            level = b.CreateString(log_level) if log_level is not None else None
-            tags = None
-            if log_tags is not None:
-                offsets = [b.CreateString(tag) for tag in log_tags]
-                update_settings_fbs.StartLogTagsVector(b, len(offsets))
-                for offset in reversed(offsets):
-                    b.PrependUOffsetTRelative(offset)
-                tags = b.EndVector()
-            update_settings_fbs.Start(b)
-            if level is not None:
-                update_settings_fbs.AddLogLevel(b, level)
-            if tags is not None:
-                update_settings_fbs.AddLogTags(b, tags)
-            result: int = update_settings_fbs.End(b)
-            return result
-
-        await self._channel.request(
-            Method.WORKER_UPDATE_SETTINGS, "", RequestBody.Worker_UpdateSettingsRequest, body
+        await messages.WORKER_UPDATE_SETTINGS.call(
+            self._channel, "", messages.Settings(log_level, log_tags)
         )
 
     async def create_router(self, options: RouterOptions | None = None) -> Router:

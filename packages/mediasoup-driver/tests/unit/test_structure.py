@@ -136,3 +136,72 @@ def test_everything_the_driver_raises_derives_from_its_base_error() -> None:
         )
     )
     assert outside == []
+
+
+ENTITY_MODULES = (
+    "worker.py",
+    "router.py",
+    "transport.py",
+    "webrtc_transport.py",
+    "plain_transport.py",
+    "pipe_transport.py",
+    "producer.py",
+    "consumer.py",
+    "consume_plan.py",
+)
+"""Modules that hold entities (and the consume plan): they call the wire layer
+(messages.py, transport_messages.py) and never write FlatBuffers themselves."""
+
+
+def wire_imports(source: str) -> list[str]:
+    """What a module imports that only the wire layer may: ``flatbuffers``, the
+    builders of rtp_fbs (``write_*``), or generated code other than notification
+    readers (``FBS.Notification.*`` and ``*Notification`` tables, read on arrival)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.extend(a.name for a in node.names if a.name.split(".")[0] == "flatbuffers")
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level == 0 and module.split(".")[0] == "flatbuffers":
+                found.append(module)
+            elif node.level == 1 and module == "rtp_fbs":
+                found.extend(f"rtp_fbs.{a.name}" for a in node.names if a.name.startswith("write"))
+            elif node.level == 1 and module.split(".")[0] == "fbs":
+                if module.startswith("fbs.FBS.Notification"):
+                    continue
+                found.extend(
+                    f"{module}.{a.name}"
+                    for a in node.names
+                    if not (module.endswith("Notification") and a.name.endswith("Notification"))
+                )
+    return sorted(found)
+
+
+def test_the_wire_import_checker_finds_what_it_must() -> None:
+    source = (
+        "import flatbuffers\n"
+        "from .fbs.FBS.Notification.Event import Event\n"
+        "from .fbs.FBS.Producer.ScoreNotification import ScoreNotification\n"
+        "from .fbs.FBS.Transport import ProduceRequest as produce_fbs\n"
+        "from .fbs.FBS.Request.Method import Method\n"
+        "from .rtp_fbs import RtpStreamStats, write_rtp_parameters\n"
+        "from . import messages\n"
+    )
+    assert wire_imports(source) == [
+        "fbs.FBS.Request.Method.Method",
+        "fbs.FBS.Transport.ProduceRequest",
+        "flatbuffers",
+        "rtp_fbs.write_rtp_parameters",
+    ]
+
+
+def test_entities_leave_the_wire_format_to_the_wire_layer() -> None:
+    """STYLE.md "Wire format in one place": requests are built only by messages.py and
+    transport_messages.py (method + body writer + reply reader per request)."""
+    offences = {
+        name: hits
+        for name in ENTITY_MODULES
+        if (hits := wire_imports((PACKAGE / name).read_text()))
+    }
+    assert offences == {}
