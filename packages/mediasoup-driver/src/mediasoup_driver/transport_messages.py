@@ -15,7 +15,7 @@ module's body writers, so the templated and the built request cannot differ.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
 import flatbuffers
 
@@ -194,11 +194,14 @@ def _dump_and_stats(
 # -- WebRTC transport ---------------------------------------------------------------------
 
 
-class CreateTransport(NamedTuple):
+OptionsT = TypeVar("OptionsT", WebRtcTransportOptions, PlainTransportOptions, PipeTransportOptions)
+
+
+class CreateTransport(NamedTuple, Generic[OptionsT]):
     """Parameters of a create-transport request: our id for it, and its options."""
 
     transport_id: str
-    options: Any
+    options: OptionsT
 
 
 class WebRtcTransportState(NamedTuple):
@@ -211,8 +214,10 @@ class WebRtcTransportState(NamedTuple):
     dtls_state: DtlsState
 
 
-def _write_create_webrtc(b: flatbuffers.Builder, params: CreateTransport) -> int:
-    options = cast(WebRtcTransportOptions, params.options)
+def _write_create_webrtc(
+    b: flatbuffers.Builder, params: CreateTransport[WebRtcTransportOptions]
+) -> int:
+    options = params.options
     tid = b.CreateString(params.transport_id)
     infos = [write_listen_info(b, info) for info in options.listen_infos]
     infos_vector = _vector(b, listen_individual_fbs.StartListenInfosVector, infos)
@@ -387,8 +392,10 @@ class PlainTransportState(NamedTuple):
     srtp_parameters: SrtpParameters | None
 
 
-def _write_create_plain(b: flatbuffers.Builder, params: CreateTransport) -> int:
-    options = cast(PlainTransportOptions, params.options)
+def _write_create_plain(
+    b: flatbuffers.Builder, params: CreateTransport[PlainTransportOptions]
+) -> int:
+    options = params.options
     # A separate RTCP socket forces rtcp_mux off, as mediasoup does.
     rtcp_mux = options.rtcp_mux and options.rtcp_listen_info is None
     tid = b.CreateString(params.transport_id)
@@ -504,8 +511,10 @@ class PipeTransportState(NamedTuple):
     srtp_parameters: SrtpParameters | None
 
 
-def _write_create_pipe(b: flatbuffers.Builder, params: CreateTransport) -> int:
-    options = cast(PipeTransportOptions, params.options)
+def _write_create_pipe(
+    b: flatbuffers.Builder, params: CreateTransport[PipeTransportOptions]
+) -> int:
+    options = params.options
     tid = b.CreateString(params.transport_id)
     listen = write_listen_info(b, options.listen_info)
     base = write_base_options(b, initial_available_outgoing_bitrate=None, is_data_channel=False)
