@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
 import pytest
@@ -231,11 +232,13 @@ async def test_producer_pause_is_seen_by_consumers(router: Router) -> None:
     consumer = await (await _webrtc(router)).consume(
         ConsumerOptions(producer_id=producer.id, rtp_capabilities=VIEWER_CAPS)
     )
-    paused = consumer.on_producer_pause.wait()
+    # Waiting starts before the request: the worker notifies consumers before it
+    # answers, and on a loaded machine the two can arrive in separate reads.
+    paused = asyncio.ensure_future(consumer.on_producer_pause.wait())
     await producer.pause()
     await paused
     assert producer.paused and consumer.producer_paused
-    resumed = consumer.on_producer_resume.wait()
+    resumed = asyncio.ensure_future(consumer.on_producer_resume.wait())
     await producer.resume()
     await resumed
     assert not consumer.producer_paused
