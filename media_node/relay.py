@@ -27,7 +27,8 @@ its viewers are given (NODE_LOST when the origin node itself was lost).
 
 The relayed stream is not one of the node's own streams: it is not listed, has no
 ingest, publishes no stream status (the stream's status is the origin's), and is
-not re-created when a worker dies.
+not re-created when a worker dies. Audio, when the stream has it, rides the same pipe
+as a second producer.
 """
 
 from __future__ import annotations
@@ -229,13 +230,19 @@ class RelayManager:
         if stream.router is None or producer is None or producer.closed:
             raise FailedPrecondition(f"stream {relay.stream_id!r} has no producer")
         await relay.pipe.connect(ip, port, srtp_parameters=srtp)
+        caps = stream.router.rtp_capabilities
         consumer = await relay.pipe.consume(
-            ConsumerOptions(
-                producer_id=producer.id, rtp_capabilities=stream.router.rtp_capabilities
-            )
+            ConsumerOptions(producer_id=producer.id, rtp_capabilities=caps)
         )
         relay.consumers.append(consumer)
         consumer.on_close.add_listener(lambda reason: self._origin_gone(relay.relay_id, reason))
+        audio = stream.audio_producer
+        if audio is not None and not audio.closed:  # audio rides along, same pipe
+            relay.consumers.append(
+                await relay.pipe.consume(
+                    ConsumerOptions(producer_id=audio.id, rtp_capabilities=caps)
+                )
+            )
         _log.info("relay %s: stream %s piped to %s:%d", relay.relay_id, relay.stream_id, ip, port)
         return pb.RelayInfo(
             relay_id=relay.relay_id,
@@ -244,11 +251,12 @@ class RelayManager:
             endpoint=_endpoint(relay.pipe, self.policy),
             producers=[
                 pb.RelayProducer(
-                    id=producer.id,
-                    kind=consumer.kind,
-                    rtp_parameters=dict_to_struct(dict(consumer.rtp_parameters)),
-                    paused=consumer.producer_paused,
+                    id=piped.producer_id,
+                    kind=piped.kind,
+                    rtp_parameters=dict_to_struct(dict(piped.rtp_parameters)),
+                    paused=piped.producer_paused,
                 )
+                for piped in relay.consumers
             ],
         )
 
@@ -276,13 +284,15 @@ class RelayManager:
             except (TypeError, ValueError, KeyError) as error:
                 raise InvalidArgument("producers", str(error)) from error
             relay.producers.append(producer)
-        relay.stream.relay_producer = relay.producers[0]
-        relay.stream.spec = IngestSpec(
-            kind="rtp",
-            codec="vp8"
-            if relay.producers[0].rtp_parameters["codecs"][0]["mimeType"].lower() == "video/vp8"
-            else "h264",
+        video = next((p for p in relay.producers if p.kind == "video"), None)
+        if video is None:
+            raise InvalidArgument("producers", "a video producer is required")
+        relay.stream.relay_producer = video
+        relay.stream.relay_audio_producer = next(
+            (p for p in relay.producers if p.kind == "audio"), None
         )
+        mime = video.rtp_parameters["codecs"][0]["mimeType"].lower()
+        relay.stream.spec = IngestSpec(kind="rtp", codec="vp8" if mime == "video/vp8" else "h264")
         relay.stream.status = "live"
         relay.idle_timer = asyncio.get_running_loop().call_later(
             self.policy.idle_timeout_s, self._idle_check, relay

@@ -55,6 +55,8 @@ class Stream:
     """Bumped on every (re)launch so late callbacks of an old ingest are ignored."""
     relay_producer: Producer | None = None
     """Edge relays (relay.py): the producer piped from the origin node (no ingest here)."""
+    relay_audio_producer: Producer | None = None
+    """Edge relays: the audio producer piped from the origin, when the stream has audio."""
 
     @property
     def producer(self) -> Producer | None:
@@ -65,11 +67,11 @@ class Stream:
 
     @property
     def audio_producer(self) -> Producer | None:
-        """The stream's audio producer on its own router (None without audio, and on an
-        edge: relays carry video only so far)."""
-        if self.relay_producer is not None or self.ingest is None:
-            return None
-        return self.ingest.audio_producer
+        """The stream's audio producer (None without audio): the ingest's, or on an edge
+        the relayed one."""
+        if self.relay_producer is not None:
+            return self.relay_audio_producer
+        return self.ingest.audio_producer if self.ingest is not None else None
 
     @property
     def producer_id(self) -> str:

@@ -190,7 +190,9 @@ async def test_audio_is_piped_with_the_video() -> None:
         )
         await client.wait_status("fan-a", pb.STREAM_STATUS_LIVE)
         origin = await _origin_pid(client, "fan-a")
-        await wait_stream(client, "fan-a", lambda i: i.HasField("audio"))
+        await wait_stream(
+            client, "fan-a", lambda i: i.status == pb.STREAM_STATUS_LIVE and i.HasField("audio")
+        )
         first = await watch_over_grpc(client, "fan-a", "on-origin")
         second = await watch_over_grpc(client, "fan-a", "piped")
         placed = await _viewer_workers(client)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from protos import media_node_pb2 as pb
+from tests.node.test_audio import assert_plays, wait_stream
 from tests.support.node_process import NodeClient, running_node
 from tests.support.node_viewer import pattern_request, watch_over_grpc
 
@@ -32,7 +33,13 @@ async def _relay_closed(events: grpc.aio.UnaryStreamCall, within: float = 30.0) 
     raise AssertionError("event stream ended")
 
 
-async def _relay(origin: NodeClient, edge: NodeClient, relay_id: str, stream_id: str) -> None:
+async def _relay(
+    origin: NodeClient,
+    edge: NodeClient,
+    relay_id: str,
+    stream_id: str,
+    kinds: list[str] | None = None,
+) -> None:
     """The control plane's four calls."""
     o = await origin.OpenRelay(
         pb.OpenRelayRequest(relay_id=relay_id, stream_id=stream_id, role=pb.RELAY_ROLE_ORIGIN)
@@ -43,7 +50,7 @@ async def _relay(origin: NodeClient, edge: NodeClient, relay_id: str, stream_id:
     assert o.endpoint.port and e.endpoint.port
     assert o.endpoint.HasField("srtp_parameters")  # VASMS_PIPE_SRTP defaults on
     piped = await origin.ConnectRelay(pb.ConnectRelayRequest(relay_id=relay_id, peer=e.endpoint))
-    assert [p.kind for p in piped.producers] == ["video"]
+    assert [p.kind for p in piped.producers] == (kinds or ["video"])
     await edge.ConnectRelay(
         pb.ConnectRelayRequest(relay_id=relay_id, peer=o.endpoint, producers=piped.producers)
     )
@@ -124,3 +131,25 @@ async def test_stopping_the_stream_on_the_origin_reports_the_relay_gone() -> Non
         await watching.viewer.close()
         edge_dump = await edge.Dump(pb.DumpRequest())
         assert not edge_dump.transports and not any(w.worker_router_ids for w in edge_dump.workers)
+
+
+async def test_audio_rides_the_relay_with_the_video() -> None:
+    async with (
+        running_node(workers=1) as (_o, origin),
+        running_node(workers=1, VASMS_RTC_MIN_PORT="47000", VASMS_RTC_MAX_PORT="47999") as (
+            _e,
+            edge,
+        ),
+    ):
+        tone = pb.StreamSource(test_pattern=pb.TestPatternSource(audio=True))
+        await origin.StartStream(
+            pb.StartStreamRequest(stream_id="relay-a", source=tone, codec=pb.CODEC_H264)
+        )
+        await wait_stream(
+            origin, "relay-a", lambda i: i.status == pb.STREAM_STATUS_LIVE and i.HasField("audio")
+        )
+        await _relay(origin, edge, "ra", "relay-a", kinds=["video", "audio"])
+        watching = await watch_over_grpc(edge, "relay-a", "edge-viewer")
+        assert watching.audio_consumer_id
+        await assert_plays(watching, "edge viewer")
+        await watching.viewer.close()
