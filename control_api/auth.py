@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from control_api.config import InsecureSettings, Settings
 from control_api.db import SessionFactory
 from control_api.errors import ApiError, forbidden, unauthorized
+from control_api.hot_path import HotPath
 from control_api.models import Role, User, UserId
 
 log = logging.getLogger(__name__)
@@ -191,12 +192,21 @@ def require(principal: Principal, role: Role) -> None:
 
 
 async def principal_from_token(
-    sessions: SessionFactory, tokens: TokenCodec, token: str
+    sessions: SessionFactory, tokens: TokenCodec, token: str, hot: HotPath | None = None
 ) -> Principal:
-    """Verifies a bearer token and loads its user (401 unless both are valid)."""
+    """Verifies a bearer token and loads its user (401 unless both are valid).
+
+    With `hot` (the auth gate, on every request) the user row comes from `HotPath.get`,
+    which answers what `session.get` would, without a session (~0.1 ms instead of
+    ~1.8 ms on SQLite, control_api/hot_path.py); `principal_for` applies the same
+    checks (disabled, token version) to it either way.
+    """
     claims = tokens.verify(token)
-    async with sessions() as session:
-        principal = await principal_for(session, claims["sub"], claims["ver"])
+    if hot is not None:
+        principal = await principal_for(hot, claims["sub"], claims["ver"])  # type: ignore[arg-type]
+    else:
+        async with sessions() as session:
+            principal = await principal_for(session, claims["sub"], claims["ver"])
     if principal is None:
         raise unauthorized("unknown or disabled user, or revoked token")
     return principal

@@ -45,6 +45,12 @@ def uvicorn_options(trusted_proxies: list[str] | None = None) -> dict[str, Any]:
         "proxy_headers": bool(trusted),
         "forwarded_allow_ips": trusted or None,
         "ws_max_size": 1024 * 1024,  # larger V1 messages get an error answer, not a close
+        # uvloop and httptools (uvicorn[standard]), not asyncio's loop and h11.
+        "loop": "uvloop",
+        "http": "httptools",
+        # A log line per request costs more than some requests; vasms_http_* metrics count
+        # and time every request instead.
+        "access_log": False,
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from control_api.auth import TokenCodec
 from control_api.config import Settings
 from control_api.db import SessionFactory
+from control_api.hot_path import HotPath
 from control_api.metrics import ApiMetrics
 from control_api.node_client import NodePool
 from control_api.placement import Selector
@@ -35,6 +36,8 @@ class AppContext:
     nodes: NodePool
     metrics: ApiMetrics
     selector: Selector
+    # The request path's statements without a session (the auth gate's user read).
+    hot: HotPath | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Keys of one-off jobs in flight (e.g. "restart:<stream id>"), so they coalesce.
     pending: set[str] = field(default_factory=set)

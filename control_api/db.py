@@ -109,6 +109,9 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
         """WAL + a busy timeout: several replicas (or the API and a CLI) share the file."""
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL never corrupts the file; it syncs at checkpoints instead of
+        # on every commit (a power cut may lose the last commits): commits ~10x cheaper.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

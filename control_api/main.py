@@ -25,6 +25,7 @@ from control_api.auth import TokenCodec, ensure_first_admin
 from control_api.config import InsecureSettings, Settings, check_secrets, get_settings
 from control_api.context import AppContext
 from control_api.db import DbLimits, create_engine, make_session_factory
+from control_api.hot_path import HotPath
 from control_api.metrics import ApiMetrics
 from control_api.middleware import AuthGate, BodyLimit, MetricsMiddleware
 from control_api.models import Consumer, Desired, Stream, StreamStatus
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, sync: bool = True) -> FastAP
             nodes=nodes,
             metrics=metrics,
             selector=selector_named(settings.placement, settings.placement_cpu_limit),
+            hot=HotPath(engine, settings.database_url, settings.db_statement_timeout_s),
         )
         app.state.ctx = ctx
         _collectors(ctx)
@@ -153,6 +155,8 @@ def create_app(settings: Settings | None = None, *, sync: bool = True) -> FastAP
         finally:
             await ctx.stop_tasks()
             await nodes.close()
+            if ctx.hot is not None:
+                await ctx.hot.close()
             await engine.dispose()
             log.info("control API stopped")
 

@@ -93,7 +93,7 @@ class AuthGate:
         try:
             if token is None:
                 raise unauthorized()
-            principal = await principal_from_token(ctx.sessions, ctx.tokens, token)
+            principal = await principal_from_token(ctx.sessions, ctx.tokens, token, ctx.hot)
         except ApiError as error:
             await send_error(send, error)
             return
