@@ -126,11 +126,12 @@ async def test_killed_node_fails_over_within_10s(
         watch = await watch_v2(ca, stream["id"], "wes")
         try:
             await watch.viewer.frames(3)
+            # SIGKILL while the viewer still plays: no drain, no goodbye. (Hanging up
+            # first would let the node report the close as dtls_closed before it dies.)
+            dead.process.kill()
+            killed_at = time.monotonic()
         finally:
             await watch.viewer.close()
-
-        dead.process.kill()  # SIGKILL: no drain, no goodbye
-        killed_at = time.monotonic()
 
         async def moved() -> dict[str, Any] | None:
             body = (await cb.get(f"/api/v2/streams/{stream['id']}")).json()
