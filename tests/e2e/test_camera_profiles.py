@@ -31,7 +31,7 @@ async def test_camera_plays_in_chromium_at_its_size(
             token = await api.user("cam-viewer", "viewer")
             await browser.goto(f"{api.base_url}/#token={token}&play={stream['id']}")
             await browser.wait_for(all_playing_js(1), within=45)
-            played = await assert_plays(browser, 0, tmp_path)
+            played = await assert_plays(browser, 0, tmp_path, min_colours=8)
             print(f"\n  {kind}:")
             report_ttff(played["stats"], kind)
             assert (played["videoWidth"], played["videoHeight"]) == (1280, 720), played

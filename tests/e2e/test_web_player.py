@@ -68,8 +68,13 @@ async def gauge(api: ApiServer, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-async def assert_plays(browser: Browser, index: int, tmp_path: Path) -> dict[str, Any]:
-    """videoWidth > 0, currentTime and decoded frames advance over 3 s, the picture has detail."""
+async def assert_plays(
+    browser: Browser, index: int, tmp_path: Path, min_colours: int = 20
+) -> dict[str, Any]:
+    """videoWidth > 0, currentTime and decoded frames advance over 3 s, the picture has detail.
+
+    ``min_colours``: the demo's test pattern has 44-52 sampled colours; a camera's flat colour
+    bars at a low bitrate have fewer (19 seen) — a black or frozen tile has 1 or 2."""
     before = await browser.eval(snapshot_js(index))
     assert before["state"] == "playing", before
     assert before["videoWidth"] > 0 and before["videoHeight"] > 0, before
@@ -91,7 +96,7 @@ async def assert_plays(browser: Browser, index: int, tmp_path: Path) -> dict[str
         f"  screenshot {pic.width}x{pic.height}: {pic.distinct_colours} colours, "
         f"luma stdev {pic.luma_stdev:.1f}"
     )
-    assert pic.distinct_colours > 20 and pic.luma_stdev > 10, pic
+    assert pic.distinct_colours > min_colours and pic.luma_stdev > 10, pic
     return dict(after)
 
 
