@@ -80,6 +80,16 @@ class _Pending(NamedTuple):
     future: asyncio.Future[Reply]
     method: int
     timer: asyncio.TimerHandle | None
+    deadline: float
+    """loop.time() after which the sweep fails it; 0.0 when ``timer`` does (or no limit)."""
+    limit: float
+
+
+_SWEEP_INTERVAL_S = 0.5
+_SWEPT_LIMIT_MIN_S = 5.0
+"""Timeouts this long or longer are enforced by one sweep per channel every
+_SWEEP_INTERVAL_S (at most 10 % late) instead of a TimerHandle per request: a timer
+costs about as much as building the request, and almost every request is answered."""
 
 
 class Channel:
@@ -107,6 +117,8 @@ class Channel:
         self._partial = bytearray()
         self._builder = flatbuffers.Builder(1024)
         self._templates: dict[Hashable, RequestTemplate] = {}
+        self._outgoing: list[bytes | bytearray] = []
+        self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
         self.closed_event: OnceEvent[str] = OnceEvent("channel.closed")
         """Fires once with the reason ("closed" or "remote closed") when the channel ends."""
@@ -139,6 +151,9 @@ class Channel:
         if self._closed:
             return
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         pending, self._pending = self._pending, {}
         for entry in pending.values():
             if entry.timer is not None:
@@ -153,6 +168,7 @@ class Channel:
         self._subscribers.clear()
         self._held.clear()
         if self._writer is not None:
+            self._flush()
             self._writer.close()
         if self._reader is not None:
             self._reader.close()
@@ -291,12 +307,37 @@ class Channel:
             raise InvalidStateError(f"request too big ({len(frame)} bytes)")
         future: asyncio.Future[Reply] = self._loop.create_future()
         limit = self.request_timeout if timeout is None else timeout
-        timer = self._loop.call_later(limit, self._on_timeout, request_id) if limit > 0 else None
-        self._pending[request_id] = _Pending(future, method, timer)
+        timer: asyncio.TimerHandle | None = None
+        deadline = 0.0
+        if limit >= _SWEPT_LIMIT_MIN_S:
+            deadline = self._loop.time() + limit
+            if self._sweeper is None:
+                self._sweeper = self._loop.call_later(_SWEEP_INTERVAL_S, self._sweep)
+        elif limit > 0:
+            timer = self._loop.call_later(limit, self._on_timeout, request_id)
+        self._pending[request_id] = _Pending(future, method, timer, deadline, limit)
         if self._writer is None:
             raise InvalidStateError("channel not opened")
-        self._writer.write(frame)
+        self._queue(frame)
         return future
+
+    def _queue(self, frame: bytes | bytearray) -> None:
+        """Writes ``frame`` with the others sent in the same loop iteration.
+
+        Under load many requests are made in one iteration (a batch of replies wakes
+        many tasks): one write per iteration instead of one system call per frame —
+        the write, and the worker's wake-up it causes, cost more than building a
+        request. A lone request waits only for the current iteration to end.
+        """
+        self._outgoing.append(frame)
+        if len(self._outgoing) == 1:
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if not outgoing or self._writer is None or self._writer.is_closing():
+            return
+        self._writer.write(outgoing[0] if len(outgoing) == 1 else b"".join(outgoing))
 
     def notify(
         self,
@@ -319,7 +360,7 @@ class Channel:
             notification_fbs.AddBodyType(b, body_type)
             notification_fbs.AddBody(b, body_offset)
         data = notification_fbs.End(b)
-        self._writer.write(self._finish(b, MessageBody.Notification, data))
+        self._queue(self._finish(b, MessageBody.Notification, data))
 
     def _build_request(
         self,
@@ -357,8 +398,18 @@ class Channel:
             return
         name = METHOD_NAMES.get(entry.method, entry.method)
         entry.future.set_exception(
-            RequestTimeoutError(f"request timed out after {self.request_timeout} s [method:{name}]")
+            RequestTimeoutError(f"request timed out after {entry.limit:g} s [method:{name}]")
         )
+
+    def _sweep(self) -> None:
+        """Fails the swept requests past their deadline; runs while any are pending."""
+        self._sweeper = None
+        now = self._loop.time()
+        expired = [rid for rid, e in self._pending.items() if 0.0 < e.deadline <= now]
+        for request_id in expired:
+            self._on_timeout(request_id)
+        if not self._closed and any(e.deadline > 0.0 for e in self._pending.values()):
+            self._sweeper = self._loop.call_later(_SWEEP_INTERVAL_S, self._sweep)
 
     # -- reading ----------------------------------------------------------------------
 

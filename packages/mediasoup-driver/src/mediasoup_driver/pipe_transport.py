@@ -8,7 +8,6 @@ streams unchanged (no bandwidth estimation; RTX/NACK only with ``enable_rtx``).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, cast
 
 from . import ortc, transport_messages
@@ -16,6 +15,7 @@ from .consume_plan import consume_parameters
 from .consumer import Consumer, ConsumerId, ConsumerOptions
 from .dumps import PipeTransportDump
 from .errors import MediasoupTypeError
+from .ids import new_uuid
 from .lifecycle import create_request
 from .options import PipeTransportOptions as PipeTransportOptions
 from .options import TransportTuple
@@ -48,7 +48,7 @@ class PipeTransport(Transport):
         cls, context: TransportContext, options: PipeTransportOptions
     ) -> PipeTransport:
         """Sends ROUTER_CREATE_PIPETRANSPORT and builds the transport from the answer."""
-        transport_id = TransportId(str(uuid.uuid4()))
+        transport_id = TransportId(new_uuid())
         params = transport_messages.CreateTransport(transport_id, options)
         state = await create_request(
             context.channel,
@@ -83,7 +83,7 @@ class PipeTransport(Transport):
         rtp_parameters = ortc.get_pipe_consumer_rtp_parameters(
             producer.consumable_rtp_parameters, enable_rtx=self.rtx
         )
-        consumer_id = ConsumerId(str(uuid.uuid4()))
+        consumer_id = ConsumerId(new_uuid())
         params = consume_parameters(producer, consumer_id, rtp_parameters, True, False, None, False)
         return await self._create_consumer(
             producer,

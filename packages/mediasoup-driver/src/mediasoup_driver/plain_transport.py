@@ -12,7 +12,6 @@ transport's tuple. Two wirings work:
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, cast
 
 from . import transport_messages
@@ -21,6 +20,7 @@ from .errors import MediasoupTypeError
 from .events import Event
 from .fbs.FBS.Notification.Event import Event as NotificationEvent
 from .fbs.FBS.PlainTransport.TupleNotification import TupleNotification
+from .ids import new_uuid
 from .lifecycle import CloseReason, create_request
 from .options import SRTP_CRYPTO_SUITES, TransportTuple
 from .options import PlainTransportOptions as PlainTransportOptions
@@ -62,7 +62,7 @@ class PlainTransport(Transport):
             raise MediasoupTypeError(
                 f"srtp_crypto_suite: invalid value {options.srtp_crypto_suite!r}"
             )
-        transport_id = TransportId(str(uuid.uuid4()))
+        transport_id = TransportId(new_uuid())
         params = transport_messages.CreateTransport(transport_id, options)
         state = await create_request(
             context.channel,

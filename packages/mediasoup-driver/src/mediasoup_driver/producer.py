@@ -37,6 +37,7 @@ ProducerId = NewType("ProducerId", str)
 
 _log = logging.getLogger(__name__)
 _MAX_PLANS = 32
+_RECENT_PLANS = 4
 
 
 @dataclass(slots=True)
@@ -106,6 +107,7 @@ class Producer:
         self._closed = False
         self._score: list[ProducerScore] = []
         self._plans: dict[tuple[str, bool], ConsumePlan] = {}
+        self._recent_plans: list[tuple[RtpCapabilities, bool, ConsumePlan]] = []
         self.on_close: OnceEvent[CloseReason] = OnceEvent("producer.close")
         """Fires once with the reason: "closed" or "transport closed"."""
         self.on_score: Event[list[ProducerScore]] = Event("producer.score")
@@ -221,6 +223,12 @@ class Producer:
         Raises TypeError for malformed capabilities and UnsupportedError when
         they cannot consume this producer (nothing is cached then).
         """
+        # Viewers of one stream mostly send the same capabilities: comparing with the
+        # few last ones (a C-level deep ==, ~2 µs) spares the canonical JSON key
+        # (~30x that for a browser's capabilities) on the path that repeats.
+        for seen, rtx, recent in self._recent_plans:
+            if rtx is enable_rtx and seen == rtp_capabilities:
+                return recent
         key = (json.dumps(rtp_capabilities, sort_keys=True, separators=(",", ":")), enable_rtx)
         plan = self._plans.get(key)
         if plan is None:
@@ -232,6 +240,9 @@ class Producer:
             if len(self._plans) >= _MAX_PLANS:
                 self._plans.clear()
             plan = self._plans[key] = ConsumePlan(self, params)
+        # A private copy (the caller may change its dict later), newest first.
+        snapshot: RtpCapabilities = json.loads(key[0])
+        self._recent_plans = [(snapshot, enable_rtx, plan), *self._recent_plans][:_RECENT_PLANS]
         return plan
 
     # -- notifications and closing -------------------------------------------------------
@@ -273,6 +284,7 @@ class Producer:
         self._unsubscribe()
         self._context.producers.leave(self.id, self)
         self._plans.clear()
+        self._recent_plans.clear()
         self.on_close.emit(reason)
         for event in (
             self.on_score,

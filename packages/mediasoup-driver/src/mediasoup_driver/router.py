@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import messages, ortc
 from .errors import InvalidStateError, MediasoupError, NotFoundError
 from .events import Event, OnceEvent
+from .ids import new_uuid
 from .lifecycle import Children, CloseReason, child_reason, soft_close
 from .messages import RouterDump as RouterDump
 from .messages import RouterId as RouterId
@@ -216,7 +216,7 @@ class Router:
 
 
 def new_router_id() -> RouterId:
-    return RouterId(str(uuid.uuid4()))
+    return RouterId(new_uuid())
 
 
 def router_capabilities(options: RouterOptions) -> RtpCapabilities:

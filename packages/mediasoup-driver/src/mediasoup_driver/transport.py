@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import logging
 import secrets
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -24,6 +23,7 @@ from .consumer import Consumer, ConsumerContext, ConsumerId, ConsumerOptions
 from .dumps import TransportDump
 from .errors import InvalidStateError, MediasoupTypeError, NotFoundError
 from .events import Event, OnceEvent
+from .ids import new_uuid
 from .lifecycle import Children, CloseReason, child_reason, soft_close
 from .options import ListenInfo as ListenInfo
 from .options import TransportId as TransportId
@@ -37,10 +37,6 @@ _log = logging.getLogger(__name__)
 
 MAX_MID = 100_000_000
 """mediasoup uses at most 8 characters for a consumer's MID and wraps to 0 there."""
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +160,7 @@ class Transport:
         self._check_open()
         if options.kind not in ("audio", "video"):
             raise MediasoupTypeError(f"invalid kind {options.kind!r}")
-        producer_id = ProducerId(options.id or _uuid())
+        producer_id = ProducerId(options.id or new_uuid())
         # The id may also be live in another router of this worker (the worker refuses it
         # then); subscribing a new producer under it would steal the live one's notifications.
         if self._context.get_producer_by_id(producer_id) is not None or (
@@ -201,7 +197,7 @@ class Transport:
             rtcp.setdefault("cname", secrets.token_hex(4))
             return
         if self._cname_for_producers is None:
-            self._cname_for_producers = rtcp.get("cname") or _uuid()[:8]
+            self._cname_for_producers = rtcp.get("cname") or new_uuid()[:8]
         rtcp["cname"] = self._cname_for_producers
 
     # -- consume -------------------------------------------------------------------------
@@ -223,7 +219,7 @@ class Transport:
             raise MediasoupTypeError("if given, mid must be a non-empty string")
         producer = self._producer_to_consume(options.producer_id)
         enable_rtx = producer.kind == "video" if options.enable_rtx is None else options.enable_rtx
-        consumer_id = ConsumerId(_uuid())
+        consumer_id = ConsumerId(new_uuid())
         if options.pipe:
             # All of the producer's streams, fresh SSRCs: nothing worth caching.
             caps = copy.deepcopy(options.rtp_capabilities)

@@ -9,7 +9,6 @@ State changes arrive as notifications and fire ``on_ice_state_change`` /
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, cast
 
 from . import transport_messages
@@ -22,6 +21,7 @@ from .fbs.FBS.WebRtcTransport.IceSelectedTupleChangeNotification import (
     IceSelectedTupleChangeNotification,
 )
 from .fbs.FBS.WebRtcTransport.IceStateChangeNotification import IceStateChangeNotification
+from .ids import new_uuid
 from .lifecycle import CloseReason, create_request
 from .options import DTLS_ROLES as DTLS_ROLES
 from .options import DTLS_STATES as DTLS_STATES
@@ -113,7 +113,7 @@ class WebRtcTransport(Transport):
         if not options.listen_infos:
             raise MediasoupTypeError("listen_infos: at least one ListenInfo is required")
         channel = context.channel
-        transport_id = TransportId(str(uuid.uuid4()))
+        transport_id = TransportId(new_uuid())
         state = await create_request(
             channel,
             transport_id,

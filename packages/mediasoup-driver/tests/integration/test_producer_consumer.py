@@ -174,6 +174,30 @@ async def test_consume_without_transport_cc_keeps_remb(router: Router) -> None:
     assert "goog-remb" in feedback and "transport-cc" not in feedback
 
 
+async def test_changed_capabilities_get_their_own_parameters(router: Router) -> None:
+    """Plans are reused for equal capabilities, and a caller changing its dict after a
+    consume gets parameters for what it sends now, not for what it sent before."""
+    producer = await _producer(router)
+    transport = await _webrtc(router)
+    caps = copy.deepcopy(VIEWER_CAPS)
+    first = await transport.consume(ConsumerOptions(producer_id=producer.id, rtp_capabilities=caps))
+    assert producer.consume_plan(copy.deepcopy(VIEWER_CAPS), True) is producer.consume_plan(
+        caps, True
+    )
+    feedback = {fb["type"] for fb in first.rtp_parameters["codecs"][0]["rtcpFeedback"]}
+    assert "transport-cc" in feedback
+    caps["headerExtensions"] = [h for h in caps["headerExtensions"] if h["preferredId"] != 5]
+    second = await transport.consume(
+        ConsumerOptions(producer_id=producer.id, rtp_capabilities=caps)
+    )
+    feedback = {fb["type"] for fb in second.rtp_parameters["codecs"][0]["rtcpFeedback"]}
+    assert "goog-remb" in feedback and "transport-cc" not in feedback
+    caps["codecs"] = [c for c in caps["codecs"] if c["mimeType"] != "video/rtx"]
+    third = await transport.consume(ConsumerOptions(producer_id=producer.id, rtp_capabilities=caps))
+    assert "rtx" not in third.rtp_parameters["encodings"][0]
+    assert "rtx" in first.rtp_parameters["encodings"][0]
+
+
 async def test_cannot_consume_with_incompatible_capabilities(router: Router) -> None:
     producer = await _producer(router)
     transport = await _webrtc(router)

@@ -221,6 +221,22 @@ async def test_request_timeout_and_recovery(worker: Worker) -> None:
     assert (await worker.dump()).pid == worker.pid
 
 
+async def test_long_timeouts_are_enforced_by_the_sweep(worker: Worker) -> None:
+    """Limits of 5 s and more have no timer of their own: the channel's sweep fails
+    them, at most one sweep interval late, and answered requests leave nothing behind."""
+    await worker.channel.request(Method.WORKER_DUMP, timeout=5.0)  # answered in time
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeoutError, match=r"after 5 s \[method:WORKER_DUMP\]"):
+            await worker.channel.request(Method.WORKER_DUMP, timeout=5.0)
+        assert time.monotonic() - started >= 5.0  # never early; late only by load
+        assert worker.channel.pending_count == 0
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    assert (await worker.dump()).pid == worker.pid
+
+
 async def test_worker_logs_reach_python_logging(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="mediasoup.worker")
     worker = await Worker.start(WorkerSettings(log_level="debug", log_tags=("info",)))
