@@ -1,13 +1,15 @@
 """Our Python driver vs mediasoup's Node library on the same worker binary.
 
 Operation: create a WebRtcTransport + consume an existing VP8 producer with a
-real viewer's capabilities (pymediasoup/aiortc) + close the transport; 500 of
-them sequentially and 50-way concurrent, both drivers in the same run. Prints
-ops/s and the ratio Python / Node (goal: >= 1.5 in both). Then the router-level
+real viewer's capabilities (pymediasoup/aiortc) + close the transport; 2,000 of
+them sequentially and 50-way concurrent, both drivers in the same run, in rounds
+that alternate Node and Python (so a load change on a shared machine hits both
+sides alike). Prints each round's ops/s, the medians and the ratio Python / Node
+of the medians (goal: >= 1.5 in both). Then the router-level
 figures of bench/router_rates.py: create_router + close rate and WORKER_DUMP rate with
 3,000 routers, both drivers in the same run.
 
-    .venv/bin/python bench/driver_vs_node.py [--operations 500] [--concurrency 50]
+    .venv/bin/python bench/driver_vs_node.py [--operations 2000] [--concurrency 50] [--rounds 3]
         [--router-ops 2000] [--routers 3000] [--dumps 200]
 """
 
@@ -17,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -115,8 +118,9 @@ def node_run(config_path: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--operations", type=int, default=500)
+    parser.add_argument("--operations", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     router_rates.add_arguments(parser)
     args = parser.parse_args()
     config = {
@@ -128,19 +132,31 @@ def main() -> None:
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(config, f)
+    rounds: list[tuple[dict[str, float], dict[str, float]]] = []
     try:
-        node = node_run(f.name)
+        for _ in range(args.rounds):
+            rounds.append((node_run(f.name), asyncio.run(python_run(config))))
     finally:
         os.unlink(f.name)
-    python = asyncio.run(python_run(config))
-    print(f"create WebRtcTransport + consume + close, {args.operations} ops, same worker binary")
-    print(f"{'':<26}{'python':>10}{'node':>10}{'python/node':>14}")
-    for label, key in (
+    print(
+        f"create WebRtcTransport + consume + close, {args.operations} ops, same worker binary,"
+        f" {args.rounds} rounds alternating node/python"
+    )
+    rows = (
         ("sequential ops/s", "sequential_ops"),
         (f"{args.concurrency}-way ops/s", "concurrent_ops"),
-    ):
-        print(f"{label:<26}{python[key]:>10.1f}{node[key]:>10.1f}{python[key] / node[key]:>13.2f}x")
-    print(f"{'worker CPU ms (total)':<26}{python['worker_cpu_ms']:>10}{node['worker_cpu_ms']:>10}")
+    )
+    for label, key in rows:
+        per_round = "  ".join(f"{p[key]:.0f}/{n[key]:.0f}" for n, p in rounds)
+        print(f"  rounds python/node {label}: {per_round}")
+    print(f"{'':<26}{'python':>10}{'node':>10}{'python/node':>14}")
+    for label, key in rows:
+        py = statistics.median(p[key] for _, p in rounds)
+        nd = statistics.median(n[key] for n, _ in rounds)
+        print(f"{label + ' (median)':<26}{py:>10.1f}{nd:>10.1f}{py / nd:>13.2f}x")
+    py_cpu = statistics.median(p["worker_cpu_ms"] for _, p in rounds)
+    nd_cpu = statistics.median(n["worker_cpu_ms"] for n, _ in rounds)
+    print(f"{'worker CPU ms (median)':<26}{py_cpu:>10}{nd_cpu:>10}")
     router_rates.measure_and_print(
         router_rates.config_from(args.router_ops, args.routers, args.dumps)
     )
