@@ -2,8 +2,8 @@
 
 Real gst-rtsp-server cameras (tests/support/rtsp_server.py) at 1280x720: H.264
 constrained baseline, main and high are passed through untouched (no decoder, no
-encoder: the bitstream viewers decode is the camera's); H.265 and MJPEG are
-decoded and re-encoded to H.264 at the camera's size, by an encoder that
+encoder: the bitstream viewers decode is the camera's); H.265, MJPEG and MPEG-4
+Part 2 are decoded and re-encoded to H.264 at the camera's size, by an encoder that
 answers key-frame requests. ``transcode: never`` on an H.265 camera fails with a
 sentence a person understands, GStreamer's words after it. ``max_height`` scales a
 transcoded picture down, aspect kept.
@@ -25,7 +25,7 @@ from tests.support.rtsp_server import RtspServer
 
 SIZE = (1280, 720)
 PASSTHROUGH = {"h264": "baseline", "h264-main": "main", "h264-high": "high"}
-TRANSCODED = ("h265", "mjpeg")
+TRANSCODED = ("h265", "mjpeg", "mpeg4")
 
 
 @pytest.fixture

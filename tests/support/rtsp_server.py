@@ -27,11 +27,13 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = str(Path(__file__).resolve())
 
 
-CAMERA_KINDS = ("h264", "h264-main", "h264-high", "h265", "mjpeg")
+CAMERA_KINDS = ("h264", "h264-main", "h264-high", "h265", "mjpeg", "mpeg4")
 """What the test camera can send: H.264 (constrained baseline, main, high), H.265,
-MJPEG; each from a real encoder at the asked size, rate and GOP. (An MPEG-4 Part 2
-camera, avenc_mpeg4 ! rtpmp4vpay, served SDP but no RTP from gst-rtsp-server 1.22
-here.)"""
+MJPEG, MPEG-4 Part 2 (simple profile, RTP MP4V-ES); each from a real encoder at the
+asked size, rate and GOP."""
+
+MPEG4_ENCODER = "mpeg4enc"
+"""Name of the MPEG-4 Part 2 encoder, whose timestamps ``restamp_mpeg4`` repairs."""
 
 
 def video_chain(kind: str, gop: int) -> str:
@@ -52,6 +54,13 @@ def video_chain(kind: str, gop: int) -> str:
         return (
             f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate=1500 "
             "! video/x-h265,profile=main ! rtph265pay name=pay0 pt=96 config-interval=-1"
+        )
+    if kind == "mpeg4":
+        # No B-frames: output order is input order (restamp_mpeg4 relies on it). The
+        # VOL/VOS config rides in the SDP and before every key frame (config-interval).
+        return (
+            f"avenc_mpeg4 name={MPEG4_ENCODER} bitrate=2000000 gop-size={gop} max-bframes=0 "
+            "! rtpmp4vpay name=pay0 pt=96 config-interval=1"
         )
     if kind == "mjpeg":
         # RTP/JPEG (RFC 2435) carries 4:2:0 or 4:2:2 only.
@@ -78,6 +87,48 @@ def audio_chain(kind: str) -> str:
         pay = "rtppcmapay name=pay1 pt=8" if kind == "pcma" else "rtppcmupay name=pay1 pt=0"
         return f"{tone} ! audio/x-raw,rate=8000,channels=1 ! {encoder} ! {pay}"
     raise SystemExit(f"unknown audio kind {kind!r}")
+
+
+def restamp_mpeg4(encoder: object) -> None:
+    """Gives avenc_mpeg4's output the timestamps of its input.
+
+    Why: with GStreamer 1.22's gst-libav here, avenc_mpeg4 stamps every output buffer
+    with PTS 2^63 ns (libav's "no PTS" converted as a time) inside a segment that
+    GstVideoEncoder starts 1000 h later. rtpmp4vpay then computes no running time (every
+    RTP timestamp equal) and the RTSP server's udpsink, which syncs to the clock, waits
+    for a running time that never comes: the camera served SDP and sent no RTP. Without
+    B-frames each output buffer is the next input frame, so its PTS is the input's,
+    moved into the output segment (input PTS + output segment start).
+    """
+    import collections
+
+    from gi.repository import Gst
+
+    queued: collections.deque[tuple[int, int]] = collections.deque()
+    segment_start = [0]
+
+    def on_input(_pad: object, info: object) -> object:
+        buffer = info.get_buffer()  # type: ignore[attr-defined]
+        queued.append((buffer.pts, buffer.duration))
+        return Gst.PadProbeReturn.OK
+
+    def on_output(_pad: object, info: object) -> object:
+        if info.type & Gst.PadProbeType.EVENT_DOWNSTREAM:  # type: ignore[attr-defined]
+            event = info.get_event()  # type: ignore[attr-defined]
+            if event.type == Gst.EventType.SEGMENT:
+                segment_start[0] = event.parse_segment().start
+            return Gst.PadProbeReturn.OK
+        buffer = info.get_buffer()  # type: ignore[attr-defined]
+        if queued:
+            pts, duration = queued.popleft()
+            buffer.pts = buffer.dts = pts + segment_start[0]
+            buffer.duration = duration
+        return Gst.PadProbeReturn.OK
+
+    encoder.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, on_input)  # type: ignore[attr-defined]
+    encoder.get_static_pad("src").add_probe(  # type: ignore[attr-defined]
+        Gst.PadProbeType.BUFFER | Gst.PadProbeType.EVENT_DOWNSTREAM, on_output
+    )
 
 
 def _serve(
@@ -108,6 +159,13 @@ def _serve(
     )
     # One pipeline for every client, as a camera has one encoder.
     factory.set_shared(True)
+
+    def on_media(_factory: object, media: object) -> None:
+        encoder = media.get_element().get_by_name(MPEG4_ENCODER)  # type: ignore[attr-defined]
+        if encoder is not None:
+            restamp_mpeg4(encoder)
+
+    factory.connect("media-configure", on_media)
     server.get_mount_points().add_factory(path, factory)
     if server.attach(None) == 0:
         print(f"ERROR cannot listen on port {port}", flush=True)
