@@ -210,7 +210,9 @@ export class V1Client implements ViewerApi {
       transportId: t.id,
       streamId,
       rtpCapabilities: body.rtp_capabilities,
+      kind: 'video',
     });
+    const audio = body.audio === false ? null : await this.consumeAudio(t.id, streamId, body);
     return {
       consumer_id: c.id,
       producer_id: c.producerId,
@@ -226,7 +228,36 @@ export class V1Client implements ViewerApi {
       connected,
       paused: false,
       ice_servers: t.iceServers ?? [],
+      audio: audio && {
+        consumer_id: audio.id,
+        producer_id: audio.producerId,
+        kind: 'audio',
+        rtp_parameters: audio.rtpParameters,
+      },
     };
+  }
+
+  /**
+   * The transport's audio consumer (`consume` with `kind: "audio"`); null when the stream
+   * has none or the capabilities cannot receive it (`cannot_consume`). V1 has no stream
+   * description to ask first, so the answer itself tells.
+   */
+  private async consumeAudio(
+    transportId: string,
+    streamId: string,
+    body: ConsumeRequest,
+  ): Promise<V1Consumer | null> {
+    try {
+      return await this.call<V1Consumer>('consume', {
+        transportId,
+        streamId,
+        rtpCapabilities: body.rtp_capabilities,
+        kind: 'audio',
+      });
+    } catch (error) {
+      if (error instanceof VasmsApiError && error.code === 'cannot_consume') return null;
+      throw error;
+    }
   }
 
   async connectTransport(transportId: string, body: ConnectRequest): Promise<void> {

@@ -85,6 +85,8 @@ export interface ConsumeRequest {
   dtls_parameters?: ClientDtlsParameters;
   /** Start paused (default false: media flows as soon as DTLS connects). */
   paused?: boolean;
+  /** false: video only, even when the stream has audio (default true). */
+  audio?: boolean;
 }
 
 /** The server side of the receive transport. */
@@ -108,6 +110,16 @@ export interface ConsumeResponse {
   paused: boolean;
   /** TURN servers with short-lived credentials (`[]` when the server has no TURN). */
   ice_servers?: IceServerOut[];
+  /** The stream's audio on the same transport; null without audio or with `audio: false`. */
+  audio?: AudioConsumerOut | null;
+}
+
+/** The audio consumer of a consume answer (consume it on the same receive transport). */
+export interface AudioConsumerOut {
+  consumer_id: string;
+  producer_id: string;
+  kind: 'audio';
+  rtp_parameters: ms.RtpParameters;
 }
 
 /** One TURN server of a consume answer, as `RTCIceServer` takes it. */

@@ -20,8 +20,13 @@
  *   page), re-attaches with exponential backoff when the transport fails, the
  *   consumer closes server-side or the picture stalls, and waits for a stream
  *   that is not live to come back.
+ * - Audio: the stream's audio consumer (the consume answer's `audio`) is consumed on
+ *   the same receive transport and played with the video, in the element's one
+ *   MediaStream (lip sync). Muted by default, so autoplay policies let the page play
+ *   without a gesture: `unmute()` / `setMuted(false)` from a click, `muted` event.
+ *   `audio: false` asks the server for video only.
  * - Observability: `state`, `stats` (resolution, fps, bitrate, packet loss,
- *   time to first frame) and events.
+ *   time to first frame, audio bytes) and events.
  */
 
 import { Device } from 'mediasoup-client';
@@ -89,8 +94,13 @@ export interface VasmsPlayerOptions {
   dtls?: 'auto' | 'connect';
   /** The viewer id sent to the server; default a random `web-…`. */
   clientId?: string;
-  /** Mutes the element so autoplay policies let it play (default true). */
+  /**
+   * Starts muted so autoplay policies let the page play without a gesture (default true);
+   * `unmute()` / `setMuted(false)` later, from a user gesture.
+   */
   muted?: boolean;
+  /** Receive the stream's audio when it has some (default true); false sends `audio: false`. */
+  audio?: boolean;
   statsIntervalMs?: number;
   /** No new frame for this long while playing: check the consumer, re-attach. Default 5 s. */
   stallTimeoutMs?: number;
@@ -159,6 +169,18 @@ export interface PlayerStats {
   relayProtocol: string | null;
   /** TURN URLs of the consume answer given to the peer connection. */
   turnUrls: string[];
+  /** Whether this attempt receives the stream's audio (a consumer on the same transport). */
+  hasAudio: boolean;
+  /** Whether the element is muted (audio received but not heard). */
+  muted: boolean;
+  audioConsumerId: string | null;
+  /** e.g. 'audio/opus', 'audio/PCMA'. */
+  audioCodec: string | null;
+  audioBytesReceived: number;
+  audioPacketsReceived: number;
+  audioPacketsLost: number;
+  /** Received audio bitrate over the last stats interval, kbit/s. */
+  audioBitrateKbps: number;
   lastError: string | null;
 }
 
@@ -177,6 +199,8 @@ export type PlayerEvents = {
   firstframe: [info: FirstFrameInfo];
   protocol: [protocol: Protocol];
   error: [error: Error];
+  /** The element was muted or unmuted (`setMuted`, or a refused unmute falling back). */
+  muted: [muted: boolean];
 };
 
 /** One attempt: signalling channel, device, transport and consumer. */
@@ -188,6 +212,8 @@ interface Session {
   response: ConsumeResponse | null;
   transport: ms.Transport | null;
   consumer: ms.Consumer | null;
+  /** The audio consumer on the same transport (null: video only). */
+  audioConsumer: ms.Consumer | null;
   dtls: DtlsMode;
   disconnectTimer: ReturnType<typeof setTimeout> | null;
   /** ICE watchdog of the attempt; `iceError` is set when ICE did not complete. */
@@ -241,12 +267,21 @@ function emptyStats(): PlayerStats {
     candidateType: null,
     relayProtocol: null,
     turnUrls: [],
+    hasAudio: false,
+    muted: true,
+    audioConsumerId: null,
+    audioCodec: null,
+    audioBytesReceived: 0,
+    audioPacketsReceived: 0,
+    audioPacketsLost: 0,
+    audioBitrateKbps: 0,
     lastError: null,
   };
 }
 
 interface Sample {
   at: number;
+  audioBytes: number;
   bytes: number;
   packets: number;
   lost: number;
@@ -282,6 +317,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
   private lastFrameProgressAt = 0;
   private stallCheckInFlight = false;
   private hiddenByPage = false;
+  private _muted: boolean;
   private readonly onPageHide = (event: PageTransitionEvent): void => this.pageHidden(event);
   private readonly onPageShow = (event: PageTransitionEvent): void => this.pageShown(event);
 
@@ -296,6 +332,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     };
     this.backoff = { initialMs: 500, maxMs: 15_000, factor: 2, ...options.backoff };
+    this._muted = options.muted ?? true;
     // Generate the DTLS certificate now, so it is ready when attach() needs it.
     if ((options.dtls ?? 'auto') === 'auto') this.certificate = sharedDtlsCertificate();
     if ((options.detachOnPageHide ?? true) && typeof window !== 'undefined') {
@@ -310,7 +347,53 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
 
   /** The latest statistics (a copy). */
   get stats(): PlayerStats {
-    return { ...this._stats };
+    return { ...this._stats, muted: this._muted };
+  }
+
+  /** Whether the element is muted (true until `unmute()`, by default). */
+  get muted(): boolean {
+    return this._muted;
+  }
+
+  /** The received audio track of the playing attempt (null: none, or video only). */
+  get audioTrack(): MediaStreamTrack | null {
+    const consumer = this.session?.audioConsumer;
+    return consumer && !consumer.closed ? consumer.track : null;
+  }
+
+  /**
+   * Mutes or unmutes the element; the state survives re-attaches and `attach()` of another
+   * stream. Call `setMuted(false)` from a user gesture (a click): a browser that still
+   * refuses to play sound makes the player mute again (event `muted`: true, then `error`).
+   */
+  setMuted(muted: boolean): void {
+    const changed = muted !== this._muted;
+    this._muted = muted;
+    this._stats.muted = muted;
+    const video = this.video;
+    if (video) {
+      video.muted = muted;
+      if (!muted && video.srcObject) {
+        video.play().catch((error: unknown) => {
+          if (!(error instanceof DOMException) || error.name !== 'NotAllowedError') return;
+          // The autoplay policy wants a gesture for sound: play muted rather than not at all.
+          this.setMuted(true);
+          video.play().catch(() => undefined);
+          this.emit('error', new Error(`unmute refused by the browser: ${error.message}`));
+        });
+      }
+    }
+    if (changed) this.emit('muted', muted);
+  }
+
+  /** `setMuted(false)`: call it from a user gesture. */
+  unmute(): void {
+    this.setMuted(false);
+  }
+
+  /** `setMuted(true)`. */
+  mute(): void {
+    this.setMuted(true);
   }
 
   /**
@@ -325,10 +408,10 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     this.streamId = streamId;
     this.hiddenByPage = false;
     this.certificateRefused = false;
-    this._stats = { ...emptyStats(), streamId };
+    this._stats = { ...emptyStats(), streamId, muted: this._muted };
     video.autoplay = true;
     video.playsInline = true;
-    if (this.options.muted ?? true) video.muted = true;
+    video.muted = this._muted;
     this.setState('connecting');
     const run = this.run(generation);
     this.running = run;
@@ -548,6 +631,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       response: null,
       transport: null,
       consumer: null,
+      audioConsumer: null,
       dtls: 'connect-call',
       disconnectTimer: null,
       iceTimer: null,
@@ -589,6 +673,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       client_id: this.clientId,
       rtp_capabilities: device.rtpCapabilities,
       ...(prepared ? { dtls_parameters: prepared.dtlsParameters } : {}),
+      ...(this.options.audio === false ? { audio: false } : {}),
     });
     session.response = response;
     if (generation !== this.generation || this.session !== session) {
@@ -605,6 +690,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     const expected = response.connected ? prepared?.dtlsParameters.fingerprints[0]?.value : null;
     this._stats.dtls = session.dtls;
     this._stats.consumerId = response.consumer_id;
+    this._stats.audioConsumerId = response.audio?.consumer_id ?? null;
     this._stats.transportId = response.transport.id;
     this._stats.certificateFingerprint = expected ?? null;
 
@@ -645,23 +731,48 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       if (!session.everConnected) this.iceFailed(session, `not connected after ${iceTimeoutMs} ms`);
     }, iceTimeoutMs);
 
+    // One stream id for both consumers: the browser synchronises their playout (RTCP SR).
+    const mediaStreamId = `vasms-${response.consumer_id}`;
     const consumer = await transport.consume({
       id: response.consumer_id,
       producerId: response.producer_id,
       kind: response.kind,
       rtpParameters: response.rtp_parameters,
+      streamId: mediaStreamId,
     });
     session.consumer = consumer;
     if (generation !== this.generation || this.session !== session) throw new Cancelled();
-    consumer.on('trackended', () => {
-      if (this.session === session) this.requestReattach('track ended');
-    });
-    consumer.on('transportclose', () => {
-      if (this.session === session) this.requestReattach('transport closed');
-    });
+    const watchConsumer = (c: ms.Consumer, what: string): void => {
+      c.on('trackended', () => {
+        if (this.session === session) this.requestReattach(`${what} track ended`);
+      });
+      c.on('transportclose', () => {
+        if (this.session === session) this.requestReattach('transport closed');
+      });
+    };
+    watchConsumer(consumer, 'video');
+    const audio = response.audio ?? null;
+    if (audio) {
+      // Same receive transport; DELETE of the video consumer closes it server-side too.
+      const audioConsumer = await transport.consume({
+        id: audio.consumer_id,
+        producerId: audio.producer_id,
+        kind: audio.kind,
+        rtpParameters: audio.rtp_parameters,
+        streamId: mediaStreamId,
+      });
+      session.audioConsumer = audioConsumer;
+      if (generation !== this.generation || this.session !== session) throw new Cancelled();
+      watchConsumer(audioConsumer, 'audio');
+    }
+    this._stats.hasAudio = session.audioConsumer !== null;
+    // Resuming a paused video consumer resumes its audio consumer too (V2 and V1).
     if (response.paused) await api.resumeConsumer(response.consumer_id);
 
-    video.srcObject = new MediaStream([consumer.track]);
+    const tracks = [consumer.track];
+    if (session.audioConsumer) tracks.push(session.audioConsumer.track);
+    video.muted = this._muted;
+    video.srcObject = new MediaStream(tracks);
     video.play().catch(() => undefined); // autoplay refusals: the frame still renders
     await this.firstFrame(generation, session, video);
     const at = now();
@@ -777,6 +888,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     session.iceTimer = null;
     for (const cleanup of session.cleanups.splice(0)) cleanup();
     try {
+      session.audioConsumer?.close();
       session.consumer?.close();
       session.transport?.close();
     } catch {
@@ -784,7 +896,10 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     }
   }
 
-  /** Releases the server side: DELETE the consumer (V2) or close the socket (V1). */
+  /**
+   * Releases the server side: DELETE the video consumer (V2; it closes the audio consumer
+   * and the transport too) or close the socket (V1).
+   */
   private async release(session: Session, keepalive: boolean): Promise<void> {
     if (session.released) return;
     session.released = true;
@@ -842,22 +957,50 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     const consumer = session.consumer;
     if (!consumer || consumer.closed || this.session !== session) return;
     let report: RTCStatsReport;
+    let audioReport: RTCStatsReport | null = null;
     try {
-      report = await consumer.getStats();
+      const audioConsumer = session.audioConsumer;
+      [report, audioReport] = await Promise.all([
+        consumer.getStats(),
+        audioConsumer && !audioConsumer.closed ? audioConsumer.getStats() : null,
+      ]);
     } catch {
       return;
     }
     if (this.session !== session) return;
     const all = new Map<string, StatsRecord>();
     report.forEach((entry: StatsRecord) => all.set(entry.id, entry));
-    let inbound: StatsRecord | undefined;
-    for (const entry of all.values()) {
-      if (entry.type === 'inbound-rtp' && (entry['kind'] ?? entry['mediaType']) === 'video') {
-        inbound = entry;
+    const inboundOf = (records: Iterable<StatsRecord>, kind: string): StatsRecord | undefined => {
+      let found: StatsRecord | undefined;
+      for (const entry of records) {
+        if (entry.type === 'inbound-rtp' && (entry['kind'] ?? entry['mediaType']) === kind) {
+          found = entry;
+        }
       }
-    }
+      return found;
+    };
+    const inbound = inboundOf(all.values(), 'video');
     const s = this._stats;
     const at = now();
+    let audioBytes = 0;
+    if (audioReport) {
+      const audioAll = new Map<string, StatsRecord>();
+      audioReport.forEach((entry: StatsRecord) => audioAll.set(entry.id, entry));
+      const audioIn = inboundOf(audioAll.values(), 'audio');
+      if (audioIn) {
+        audioBytes = num(audioIn['bytesReceived']);
+        const prev = this.lastSample;
+        if (prev) {
+          const seconds = Math.max(0.001, (at - prev.at) / 1000);
+          s.audioBitrateKbps = Math.round(((audioBytes - prev.audioBytes) * 8) / seconds / 1000);
+        }
+        s.audioBytesReceived = audioBytes;
+        s.audioPacketsReceived = num(audioIn['packetsReceived']);
+        s.audioPacketsLost = num(audioIn['packetsLost']);
+        const codec = audioAll.get(String(audioIn['codecId'] ?? ''));
+        if (codec) s.audioCodec = String(codec['mimeType'] ?? '') || null;
+      }
+    }
     if (inbound) {
       const bytes = num(inbound['bytesReceived']);
       const packets = num(inbound['packetsReceived']);
@@ -874,7 +1017,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
         s.fps = fps > 0 ? fps : Math.round((frames - prev.frames) / seconds);
       }
       if (frames > s.framesDecoded) this.lastFrameProgressAt = at;
-      this.lastSample = { at, bytes, packets, lost, frames };
+      this.lastSample = { at, audioBytes, bytes, packets, lost, frames };
       s.packetsReceived = packets;
       s.packetsLost = lost;
       s.framesDecoded = frames;

@@ -83,6 +83,8 @@ interface Tile {
   player: VasmsPlayer;
   root: HTMLDivElement;
   video: HTMLVideoElement;
+  /** Mute/unmute of the tile's audio (shown once the player receives audio). */
+  mute: HTMLButtonElement;
 }
 
 export interface TileSnapshot {
@@ -95,6 +97,9 @@ export interface TileSnapshot {
   videoHeight: number;
   currentTime: number;
   totalVideoFrames: number;
+  /** The element's own muted flag (what the user hears). */
+  muted: boolean;
+  hasAudio: boolean;
 }
 
 class Demo {
@@ -129,6 +134,7 @@ class Demo {
     if (query.get('relay') === '1' || hash.get('relay') === '1') {
       $<HTMLInputElement>('relay').checked = true;
     }
+    if (hash.get('audio') === '0') $<HTMLInputElement>('audio').checked = false;
     if (hashToken) {
       // Keep the token out of the address bar (history, screenshots, referrers).
       hash.delete('token');
@@ -399,26 +405,40 @@ class Demo {
     video.muted = true;
     const overlay = el('div', { class: 'overlay' }, `${name}\nconnecting…`);
     const close = el('button', { class: 'close', type: 'button', title: 'Close player' }, '×');
-    root.append(video, overlay, close);
+    // Muted by default (autoplay policies); a click is the gesture that lets sound play.
+    const mute = el('button', { class: 'mute', type: 'button', title: 'Unmute' }, '🔇');
+    mute.hidden = true;
+    root.append(video, overlay, mute, close);
     $('players').append(root);
 
     const protocol = $<HTMLSelectElement>('protocol').value as ProtocolChoice;
     const dtls = $<HTMLSelectElement>('dtls').value === 'connect' ? 'connect' : 'auto';
     const relay = $<HTMLInputElement>('relay').checked;
+    const audio = $<HTMLInputElement>('audio').checked;
     const player = new VasmsPlayer({
       apiBase: '',
       token: () => this.token,
       protocol,
       dtls,
       relay,
+      audio,
       log: (m, extra) => this.log.push(`${m} ${extra ? JSON.stringify(extra) : ''}`),
     });
-    const tile: Tile = { id: this.nextTile++, streamId, name, player, root, video };
+    const tile: Tile = { id: this.nextTile++, streamId, name, player, root, video, mute };
     this.tiles.push(tile);
+    const drawMute = (): void => {
+      mute.hidden = !player.stats.hasAudio;
+      mute.textContent = player.muted ? '🔇' : '🔊';
+      mute.title = player.muted ? 'Unmute' : 'Mute';
+      root.dataset['muted'] = String(player.muted);
+    };
     const draw = (s: PlayerStats): void => {
       root.dataset['state'] = s.state;
       overlay.textContent = overlayText(name, s);
+      drawMute();
     };
+    player.on('muted', drawMute);
+    mute.addEventListener('click', () => player.setMuted(!player.muted));
     player.on('state', () => draw(player.stats));
     player.on('stats', draw);
     player.on('firstframe', () => draw(player.stats));
@@ -446,6 +466,8 @@ class Demo {
       videoHeight: t.video.videoHeight,
       currentTime: t.video.currentTime,
       totalVideoFrames: t.video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0,
+      muted: t.video.muted,
+      hasAudio: t.player.stats.hasAudio,
     }));
   }
 
@@ -470,6 +492,10 @@ function overlayText(name: string, s: PlayerStats): string {
       `loss ${s.lossPercent.toFixed(1)}% (${s.packetsLost}/${s.packetsReceived})` +
         `  jitter ${s.jitterMs} ms`,
     );
+  }
+  if (s.hasAudio) {
+    const heard = s.muted ? 'muted' : 'on';
+    lines.push(`audio ${s.audioCodec ?? ''} ${s.audioBitrateKbps} kbit/s (${heard})`);
   }
   if (s.ttffMs !== null) {
     lines.push(`first frame ${s.ttffMs} ms (consume→frame ${s.consumeToFirstFrameMs} ms)`);
