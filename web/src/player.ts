@@ -22,7 +22,7 @@
  *   that is not live to come back.
  * - Audio: the stream's audio consumer (the consume answer's `audio`) is consumed on
  *   the same receive transport and played with the video, in the element's one
- *   MediaStream (lip sync). Muted by default, so autoplay policies let the page play
+ *   MediaStream (not lip-synced: see `attemptWith`). Muted by default, so autoplay policies let the page play
  *   without a gesture: `unmute()` / `setMuted(false)` from a click, `muted` event.
  *   `audio: false` asks the server for video only.
  * - Observability: `state`, `stats` (resolution, fps, bitrate, packet loss,
@@ -731,7 +731,11 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
       if (!session.everConnected) this.iceFailed(session, `not connected after ${iceTimeoutMs} ms`);
     }, iceTimeoutMs);
 
-    // One stream id for both consumers: the browser synchronises their playout (RTCP SR).
+    // Audio and video get different stream ids (msid), so Chromium does not try lip sync
+    // on them: a camera's audio and video sender reports from the node do not share one
+    // NTP clock, and Chromium's A/V sync then holds the video back (measured: a camera's
+    // 1280x720 at 7 of 15 fps, a fast-start camera stuck on its 2 fps bridge). Both tracks
+    // still play from the element's one MediaStream.
     const mediaStreamId = `vasms-${response.consumer_id}`;
     const consumer = await transport.consume({
       id: response.consumer_id,
@@ -759,7 +763,7 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
         producerId: audio.producer_id,
         kind: audio.kind,
         rtpParameters: audio.rtp_parameters,
-        streamId: mediaStreamId,
+        streamId: `${mediaStreamId}-audio`,
       });
       session.audioConsumer = audioConsumer;
       if (generation !== this.generation || this.session !== session) throw new Cancelled();
