@@ -6,7 +6,7 @@
  * tiles (or freely), with a stats overlay per tile.
  *
  * The URL fragment can preset things (it never reaches the server):
- *   #token=<jwt>&play=<id>,<id>&protocol=auto|v2|v1&dtls=auto|connect&relay=1
+ *   #token=<jwt>&play=<id>,<id>&protocol=auto|v2|v1&dtls=auto|connect&relay=1&audio=0
  * and the query `?relay=1` (or `relay=1` in the fragment) makes players relay-only (TURN).
  * `window.vasmsDemo` exposes the players for debugging and the e2e tests.
  */
