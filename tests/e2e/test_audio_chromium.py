@@ -12,7 +12,8 @@ Chromium and WebAudio: a remote WebRTC track feeds `createMediaStreamSource` onl
 it is also played by a media element (Chromium's long-standing rule for remote audio);
 the player always attaches the track to its <video> (one MediaStream with the video),
 so the analyser reads it — muted or not, since muting the element does not mute the
-track (measured: the tone's RMS ~0.21 in both cases).
+track (measured: the tone's RMS ~0.21 in both cases; the same track taken off every
+element reads 0.000, and on a muted <audio> again ~0.21).
 
 The camera cases also check the video keeps the camera's size and frame rate with audio
 beside it: with audio and video in one lip-sync group, Chromium held a camera's video
@@ -139,6 +140,12 @@ async def assert_heard_after_unmute(
     assert heard["trackState"] == "live", heard
     # At least half the windows carry the tone (the first may still fill the buffer).
     assert loud_windows(heard) >= len(heard["rms"]) // 2, heard
+    # The measurement tells sound from silence: a disabled track renders silence.
+    await browser.eval("window.vasmsDemo.tiles[0].player.audioTrack.enabled = false")
+    silenced = await analyse(browser, ms=1500)
+    await browser.eval("window.vasmsDemo.tiles[0].player.audioTrack.enabled = true")
+    print(f"  track disabled: {summary(silenced)}")
+    assert loud_windows(silenced) == 0, silenced
 
     stats = await browser.wait_for(
         "(() => { const s = window.vasmsDemo.snapshot()[0].stats;"

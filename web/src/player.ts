@@ -758,16 +758,20 @@ export class VasmsPlayer extends Emitter<PlayerEvents> {
     const audio = response.audio ?? null;
     if (audio) {
       // Same receive transport; DELETE of the video consumer closes it server-side too.
-      const audioConsumer = await transport.consume({
-        id: audio.consumer_id,
-        producerId: audio.producer_id,
-        kind: audio.kind,
-        rtpParameters: audio.rtp_parameters,
-        streamId: `${mediaStreamId}-audio`,
-      });
-      session.audioConsumer = audioConsumer;
+      try {
+        session.audioConsumer = await transport.consume({
+          id: audio.consumer_id,
+          producerId: audio.producer_id,
+          kind: audio.kind,
+          rtpParameters: audio.rtp_parameters,
+          streamId: `${mediaStreamId}-audio`,
+        });
+      } catch (error) {
+        // The picture matters more: play it without sound rather than retry forever.
+        this.log('audio consumer refused by the browser; video only', { error: String(error) });
+      }
       if (generation !== this.generation || this.session !== session) throw new Cancelled();
-      watchConsumer(audioConsumer, 'audio');
+      if (session.audioConsumer) watchConsumer(session.audioConsumer, 'audio');
     }
     this._stats.hasAudio = session.audioConsumer !== null;
     // Resuming a paused video consumer resumes its audio consumer too (V2 and V1).
