@@ -52,17 +52,20 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import itertools
 import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.load import cgroups, udp  # noqa: E402
+from bench.load.cgroups import Group, Throttling  # noqa: E402
 from bench.load.fleet import Fleet, Window  # noqa: E402
 from bench.load.janus import Janus, namespace, running_janus  # noqa: E402
 from bench.load.stack import Stack, cpu_seconds, running_stack  # noqa: E402
@@ -70,7 +73,6 @@ from bench.load.stack import Stack, cpu_seconds, running_stack  # noqa: E402
 BITRATE_KBPS = 1450  # + x264's filler and RTP headers: ~1.5 Mbit/s on the wire
 H264_FMTP = "profile-level-id=42e01f;packetization-mode=1"
 MAX_LOSS_PCT = 1.0
-GIVE_UP_LOSS_PCT = 10.0
 
 
 Destination = tuple[str, int, int, int, str | None]
@@ -113,12 +115,17 @@ class Row:
     window: Window
     cpu: dict[str, float]
     """process group -> CPU seconds in the window."""
-    udp_drops: int
-    """Kernel receive-buffer drops in the window (host namespace, all processes)."""
+    drops: dict[str, int]
+    """Kernel receive-buffer drops in the window on the sockets of: the server's media
+    processes ("media"), the receivers ("receivers")."""
     machine_pct: float
-    """How busy the whole machine was in the window (every job on it)."""
+    """How busy the whole machine was in the window (every job on it), % of all cores."""
+    bench_pct: float
+    """CPU of this bench (every process it started) in the window, % of all cores."""
     worker_split: list[float]
     """CPU seconds of each worker in the window (fan-out: how evenly the work is shared)."""
+    throttling: list[Throttling]
+    """Each capped worker's CFS counters in the window (empty without a cap)."""
 
     @property
     def summary(self) -> dict[str, float]:
@@ -129,12 +136,28 @@ class Row:
         return sum(p + lost for p, lost, _ in self.window.viewers.values())
 
     @property
+    def received(self) -> int:
+        return sum(p for p, _, _ in self.window.viewers.values())
+
+    @property
+    def lost(self) -> int:
+        return sum(lost for _, lost, _ in self.window.viewers.values())
+
+    @property
     def media_cpu(self) -> float:
         return self.cpu.get("janus", 0.0) + self.cpu.get("workers", 0.0) + self.cpu.get("node", 0.0)
 
     @property
     def us_per_pkt(self) -> float:
         return self.media_cpu * 1e6 / self.forwarded if self.forwarded else float("nan")
+
+    @property
+    def recv_us_per_pkt(self) -> float:
+        return self.cpu.get("receivers", 0.0) * 1e6 / self.received if self.received else 0.0
+
+    def pct(self, group: str) -> float:
+        """A process group's CPU in % of one core over the window."""
+        return 100 * self.cpu.get(group, 0.0) / self.window.seconds
 
     @property
     def ok(self) -> bool:
@@ -145,9 +168,13 @@ class Row:
 class Server:
     """One side of the comparison: attach N receivers, say which pids are its CPU."""
 
-    def __init__(self, name: str, pids: Callable[[], dict[str, list[int]]]) -> None:
+    def __init__(
+        self, name: str, pids: Callable[[], dict[str, list[int]]], caps: list[Group]
+    ) -> None:
         self.name = name
         self.pids = pids
+        self.caps = caps
+        """The capped cgroups of its workers (none when not capped, and for Janus)."""
 
     async def attach(self, fleet: Fleet, count: int) -> None:
         raise NotImplementedError
@@ -157,7 +184,7 @@ class Server:
 
 
 class Vasms(Server):
-    def __init__(self, name: str, stack: Stack, stream_id: str) -> None:
+    def __init__(self, name: str, stack: Stack, stream_id: str, caps: list[Group]) -> None:
         super().__init__(
             name,
             lambda: {
@@ -165,6 +192,7 @@ class Vasms(Server):
                 "node": [stack.node_pid],
                 "api": [stack.api_pid],
             },
+            caps,
         )
         self.stack, self.stream_id = stack, stream_id
 
@@ -177,7 +205,7 @@ class Vasms(Server):
 
 class JanusServer(Server):
     def __init__(self, janus: Janus) -> None:
-        super().__init__("janus", lambda: {"janus": [janus.pid]})
+        super().__init__("janus", lambda: {"janus": [janus.pid]}, [])
         self.janus = janus
 
     async def attach(self, fleet: Fleet, count: int) -> None:
@@ -197,14 +225,6 @@ def _cpu(groups: dict[str, list[int]]) -> dict[str, float]:
     return total
 
 
-def _udp_drops() -> int:
-    """Datagrams this network namespace's kernel dropped for a full socket receive buffer
-    (Udp RcvbufErrors): a receiver (or server) that did not read in time, not the wire."""
-    with open("/proc/net/snmp") as f:
-        rows = [line.split() for line in f if line.startswith("Udp:")]
-    return int(rows[1][rows[0].index("RcvbufErrors")])
-
-
 def _busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine."""
     with open("/proc/stat") as f:
@@ -213,9 +233,18 @@ def _busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> Row | None:
-    """One level on one server; None when the server could not even take the viewers
-    (an attach failed: on a saturated machine the API or a node call times out)."""
+@dataclass
+class Bench:
+    """What every probe shares: the bench's own CPU account and the run's settings."""
+
+    accounting: Group
+    seconds: float
+    settle: float
+
+
+async def measure(bench: Bench, server: Server, fleet: Fleet, count: int) -> Row | None:
+    """One level on one server, receivers attached afresh; None when the server could
+    not even take the viewers (an attach failed: a node call or the API timed out)."""
     try:
         await server.attach(fleet, count)
     except Exception as error:
@@ -224,49 +253,77 @@ async def measure(server: Server, fleet: Fleet, count: int, seconds: float) -> R
         return None
     try:
         flowing = await fleet.wait_flowing(within=30)
-        await asyncio.sleep(1.0)  # the joins' key-frame requests and DTLS handshakes settle
+        await asyncio.sleep(bench.settle)  # joins' DTLS handshakes and key-frame requests pass
         groups = server.pids()
         workers = groups.get("workers", [])
+        media = workers + groups.get("janus", [])
+        sockets = {"media": media, "receivers": [p.pid for p in fleet.processes]}
         split_before = [cpu_seconds(pid) for pid in workers]
-        before, recv_before, drops = _cpu(groups), fleet.cpu_seconds(), _udp_drops()
-        busy_before = _busy()
-        window = await fleet.measure(seconds)
-        after = _cpu(groups)
+        throttle_before = [g.throttling() for g in server.caps]
+        before, recv_before = _cpu(groups), fleet.cpu_seconds()
+        drops_before, busy_before = udp.drops(sockets), _busy()
+        bench_before = bench.accounting.usage_s()
+        window = await fleet.measure(bench.seconds)
+        bench_after, busy_after = bench.accounting.usage_s(), _busy()
+        drops_after, after = udp.drops(sockets), _cpu(groups)
         cpu = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
         cpu["receivers"] = fleet.cpu_seconds() - recv_before
         split = [cpu_seconds(pid) - b for pid, b in zip(workers, split_before, strict=True)]
-        busy_after = _busy()
-        machine = 100 * (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
-        return Row(server.name, count, flowing, window, cpu, _udp_drops() - drops, machine, split)
+        throttling = [g.throttling() - b for g, b in zip(server.caps, throttle_before, strict=True)]
+        ticks = max(1, busy_after[1] - busy_before[1])
+        machine = 100 * (busy_after[0] - busy_before[0]) / ticks
+        cores = os.cpu_count() or 1
+        bench_pct = 100 * (bench_after - bench_before) / window.seconds / cores
+        drops = {k: drops_after[k] - drops_before.get(k, 0) for k in drops_after}
+        return Row(
+            server.name, count, flowing, window, cpu, drops, machine, bench_pct, split, throttling
+        )
     finally:
         await server.detach(fleet)
 
 
-CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
+async def find_capacity(
+    probe: Callable[[int], Awaitable[Row | None]],
+    first: int,
+    ceiling: int,
+    resolution: float,
+    worker_budget_pct: float | None,
+) -> tuple[int, list[Row]]:
+    """The most viewers served at < 1 % loss, by search: a probe at `first`; then (capped)
+    a jump to 90 % of what the worker CPU per viewer measured there predicts for the
+    workers' budget, else steps of x1.25, until a level fails; then bisection between the
+    highest level served and the lowest failed one, down to `resolution` (a fraction of
+    the level, at least 2 viewers). Assumes more viewers never lose less — one probe
+    per level, so noise at the knee shows as a few viewers of spread between runs."""
+    rows: list[Row] = []
 
+    async def served(level: int) -> bool:
+        row = await probe(level)
+        if row is not None:
+            rows.append(row)
+            _print_row(row)
+        return row is not None and row.ok
 
-@contextlib.asynccontextmanager
-async def capped(pids: list[int], percent: float | None) -> AsyncIterator[None]:
-    """Each pid in a cgroup of its own with `percent` of one core (None: no cap)."""
-    if percent is None:
-        yield
-        return
-    groups = []
-    try:
-        for pid in pids:
-            group = CGROUP_CPU / f"vasms-bench-{os.getpid()}-{pid}"
-            group.mkdir()
-            groups.append(group)
-            (group / "cpu.cfs_period_us").write_text("10000")
-            (group / "cpu.cfs_quota_us").write_text(str(int(percent * 100)))
-            (group / "cgroup.procs").write_text(str(pid))
-        yield
-    finally:
-        for group in groups:
-            for pid in (group / "cgroup.procs").read_text().split():
-                with contextlib.suppress(OSError):
-                    (CGROUP_CPU / "cgroup.procs").write_text(pid)
-            group.rmdir()
+    low, high, level = 0, ceiling + 1, first
+    while level <= ceiling:
+        if not await served(level):
+            high = level
+            break
+        low = level
+        row = rows[-1]
+        predicted = 0
+        if worker_budget_pct and len(rows) == 1 and row.pct("workers") > 0:
+            predicted = int(0.9 * worker_budget_pct * row.viewers / row.pct("workers"))
+        level = min(ceiling, max(predicted, int(level * 1.25) + 1))
+        if level == low:
+            break
+    while high - low > max(2, resolution * low):
+        middle = (low + high) // 2
+        if await served(middle):
+            low = middle
+        else:
+            high = middle
+    return low, rows
 
 
 @contextlib.asynccontextmanager
@@ -288,22 +345,30 @@ async def sender(destinations: list[Destination]) -> AsyncIterator[None]:
                 await process.wait()
 
 
+HEADER = (
+    f"{'server':>8}{'view':>6}{'flow':>6}{'loss%':>8}{'p99%':>7}{'kbps':>6}"
+    f"{'worker':>8}{'node':>6}{'api':>6}{'recv':>6}{'µs/pkt':>7}{'rµs/pkt':>8}"
+    f"{'w/view':>7}{'drop-w':>7}{'drop-r':>7}{'thr%':>6}{'thr-ms':>7}"
+    f"{'bench%':>7}{'mach%':>6}  split"
+)
+
+
 def _print_row(row: Row) -> None:
     s = row.summary
     w = row.window.seconds
-    per_viewer = {k: 100 * v / w / max(row.viewers, 1) for k, v in row.cpu.items()}
+    media = "janus" if "janus" in row.cpu else "workers"
+    per_viewer = row.pct(media) / max(row.viewers, 1)
+    throttled = max((t.throttled_pct for t in row.throttling), default=0.0)
+    throttled_ms = sum(t.throttled_ns for t in row.throttling) / 1e6 / w
     print(
         f"{row.server:>8}{row.viewers:>6}{row.flowing:>6}{s.get('loss_pct', 100):>8.3f}"
-        f"{s.get('loss_p99', 100):>8.2f}{s.get('kbps_p50', 0):>7.0f}"
-        f"{100 * row.media_cpu / w:>8.1f}"
-        f"{100 * row.cpu.get('workers', 0) / w:>8.1f}{100 * row.cpu.get('node', 0) / w:>7.1f}"
-        f"{100 * row.cpu.get('api', 0) / w:>7.1f}{100 * row.cpu.get('receivers', 0) / w:>7.1f}"
-        f"{row.us_per_pkt:>8.1f}"
-        f"{per_viewer.get('workers', per_viewer.get('janus', 0)):>8.3f}"
-        f"{per_viewer.get('node', 0):>7.3f}{per_viewer.get('api', 0):>7.3f}"
-        f"{row.udp_drops:>8}{row.machine_pct:>6.0f}"
+        f"{s.get('loss_p99', 100):>7.2f}{s.get('kbps_p50', 0):>6.0f}"
+        f"{row.pct(media):>8.1f}{row.pct('node'):>6.1f}{row.pct('api'):>6.1f}"
+        f"{row.pct('receivers'):>6.1f}{row.us_per_pkt:>7.1f}{row.recv_us_per_pkt:>8.1f}"
+        f"{per_viewer:>7.3f}{row.drops.get('media', 0):>7}{row.drops.get('receivers', 0):>7}"
+        f"{throttled:>6.0f}{throttled_ms:>7.0f}{row.bench_pct:>7.0f}{row.machine_pct:>6.0f}"
         + (
-            "  split " + "+".join(f"{100 * c / w:.0f}" for c in row.worker_split)
+            "  " + "+".join(f"{100 * c / w:.1f}" for c in row.worker_split)
             if len(row.worker_split) > 1
             else ""
         ),
@@ -311,63 +376,104 @@ def _print_row(row: Row) -> None:
     )
 
 
-async def main(levels: list[int], seconds: float, processes: int, cap: float | None) -> None:
+@dataclass
+class Options:
+    seconds: float
+    settle: float
+    processes: int
+    cap: float | None
+    period_us: int
+    first: int
+    ceiling: int
+    resolution: float
+
+
+async def main(options: Options) -> None:
     load0 = os.getloadavg()
     busy0 = _busy()
-    async with contextlib.AsyncExitStack() as stack_of:
-        one = await stack_of.enter_async_context(running_stack(1))
-        two = await stack_of.enter_async_context(running_stack(2, VASMS_FANOUT="spread"))
-        s1 = await one.live_stream({"type": "rtp"})
-        s2 = await two.live_stream({"type": "rtp"})
-        e1, e2 = s1["rtp_endpoint"], s2["rtp_endpoint"]
-        ns = await stack_of.enter_async_context(namespace())
-        janus = await stack_of.enter_async_context(
-            running_janus(ns, e1["payload_type"], "h264", H264_FMTP)
-        )
-        destinations: list[Destination] = [
-            (e["ip"], e["port"], e["payload_type"], e["ssrc"], e.get("srtp_key_base64") or None)
-            for e in (e1, e2)
-        ] + [(janus.ip, janus.video_port, e1["payload_type"], e1["ssrc"], None)]
-        await stack_of.enter_async_context(sender(destinations))
-        await stack_of.enter_async_context(capped(one.worker_pids() + two.worker_pids(), cap))
-        for stack, stream in ((one, s1), (two, s2)):
-            await _until_live(stack, stream["id"])
-        servers: list[Server] = [
-            Vasms("vasms-1w", one, s1["id"]),
-            Vasms("vasms-2w", two, s2["id"]),
-            JanusServer(janus),
-        ]
-        fleet = await stack_of.enter_async_context(_fleet(processes, "127.0.0.0/8"))
-        # Janus's receivers may also use the host side of its namespace's veth pair.
-        janus_fleet = await stack_of.enter_async_context(
-            _fleet(processes, f"127.0.0.0/8,{ns.network}")
-        )
-        print(
-            f"one stream, H.264 640x360@30 ~1.5 Mbit/s, {seconds:.0f} s windows, receivers: pion "
-            f"in {processes} processes; CPU in % of one core over the window; "
-            + (f"each worker capped at {cap:g} % of a core" if cap else "workers not capped")
-        )
-        print(
-            f"{'server':>8}{'view':>6}{'flow':>6}{'loss%':>8}{'p99%':>8}{'kbps':>7}"
-            f"{'media':>8}{'worker':>8}{'node':>7}{'api':>7}{'recv':>7}{'µs/pkt':>8}"
-            f"{'w/view':>8}{'n/view':>7}{'a/view':>7}{'udpdrop':>8}{'mach%':>6}"
-        )
-        rows: list[Row] = []
-        given_up: set[str] = set()
-        for level in sorted(levels):
-            for server in servers:
-                if server.name in given_up:
-                    continue
-                row = await measure(
-                    server, janus_fleet if server.name == "janus" else fleet, level, seconds
+    with cgroups.bench_groups() as groups:
+        accounting = groups[1]
+        async with contextlib.AsyncExitStack() as stack_of:
+            one = await stack_of.enter_async_context(running_stack(1))
+            two = await stack_of.enter_async_context(running_stack(2, VASMS_FANOUT="spread"))
+            s1 = await one.live_stream({"type": "rtp"})
+            s2 = await two.live_stream({"type": "rtp"})
+            e1, e2 = s1["rtp_endpoint"], s2["rtp_endpoint"]
+            ns = await stack_of.enter_async_context(namespace())
+            janus = await stack_of.enter_async_context(
+                running_janus(ns, e1["payload_type"], "h264", H264_FMTP)
+            )
+            destinations: list[Destination] = [
+                (e["ip"], e["port"], e["payload_type"], e["ssrc"], e.get("srtp_key_base64") or None)
+                for e in (e1, e2)
+            ] + [(janus.ip, janus.video_port, e1["payload_type"], e1["ssrc"], None)]
+            await stack_of.enter_async_context(sender(destinations))
+            caps: dict[int, Group] = {}
+            if options.cap is not None:
+                for pid in one.worker_pids() + two.worker_pids():
+                    group = cgroups.capped(
+                        f"vasms-bench-{os.getpid()}-w{pid}", options.cap, options.period_us
+                    )
+                    groups.append(group)
+                    group.add(pid)
+                    caps[pid] = group
+            for stack, stream in ((one, s1), (two, s2)):
+                await _until_live(stack, stream["id"])
+            vasms_1w = Vasms(
+                "vasms-1w", one, s1["id"], [caps[p] for p in one.worker_pids() if p in caps]
+            )
+            vasms_2w = Vasms(
+                "vasms-2w", two, s2["id"], [caps[p] for p in two.worker_pids() if p in caps]
+            )
+            fleet = await stack_of.enter_async_context(_fleet(options.processes, "127.0.0.0/8"))
+            # Janus's receivers may also use the host side of its namespace's veth pair.
+            janus_fleet = await stack_of.enter_async_context(
+                _fleet(options.processes, f"127.0.0.0/8,{ns.network}")
+            )
+            print(
+                f"one stream, H.264 640x360@30 ~1.5 Mbit/s, {options.seconds:g} s windows, "
+                f"receivers: pion in {options.processes} processes; CPU in % of one core; "
+                + (
+                    f"each worker capped at {options.cap:g} % of a core "
+                    f"(CFS period {options.period_us / 1000:g} ms)"
+                    if options.cap
+                    else "workers not capped"
+                ),
+                flush=True,
+            )
+            print(HEADER, flush=True)
+            bench = Bench(accounting, options.seconds, options.settle)
+            found: dict[str, tuple[int, list[Row]]] = {}
+            for server in (vasms_1w, vasms_2w):
+                workers = len(server.caps) or 1
+                found[server.name] = await find_capacity(
+                    lambda n, s=server: measure(bench, s, fleet, n),
+                    options.first,
+                    options.ceiling,
+                    options.resolution,
+                    options.cap * workers if options.cap else None,
                 )
-                if row is None:
-                    given_up.add(server.name)
-                    continue
-                rows.append(row)
-                _print_row(row)
-                if row.summary.get("loss_pct", 100) > GIVE_UP_LOSS_PCT or row.flowing < level:
-                    given_up.add(server.name)
+            # Janus side by side at the 1-worker capacity (or less, if Janus loses there).
+            level = found["vasms-1w"][0] or options.first
+            janus_server = JanusServer(janus)
+            janus_rows: list[Row] = []
+            ours_at: Row | None = None
+            while level >= 10:
+                row = await measure(bench, janus_server, janus_fleet, level)
+                if row is not None:
+                    janus_rows.append(row)
+                    _print_row(row)
+                    if row.ok:
+                        break
+                level //= 2
+            if janus_rows and janus_rows[-1].ok:
+                ours_at = next(
+                    (r for r in found["vasms-1w"][1] if r.viewers == level and r.ok), None
+                )
+                if ours_at is None:
+                    ours_at = await measure(bench, vasms_1w, fleet, level)
+                    if ours_at is not None:
+                        _print_row(ours_at)
     busy1 = _busy()
     load1 = os.getloadavg()
     machine = 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
@@ -375,7 +481,7 @@ async def main(levels: list[int], seconds: float, processes: int, cap: float | N
         f"machine: {os.cpu_count()} cores, {machine:.0f} % busy over the run (all jobs), "
         f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end"
     )
-    _final(rows)
+    _final(options, found, janus_rows, ours_at)
 
 
 async def _until_live(stack: Stack, stream_id: str) -> None:
@@ -396,55 +502,90 @@ async def _fleet(processes: int, allow: str) -> AsyncIterator[Fleet]:
         await fleet.close()
 
 
-def _best(rows: list[Row], server: str) -> Row | None:
-    ok = [r for r in rows if r.server == server and r.ok]
-    return max(ok, key=lambda r: r.viewers) if ok else None
-
-
-def _final(rows: list[Row]) -> None:
-    one, two = _best(rows, "vasms-1w"), _best(rows, "vasms-2w")
-    n1 = one.viewers if one else 0
-    n2 = two.viewers if two else 0
-    loss = two.summary["loss_pct"] if two else float("nan")
-    common = [
-        lvl
-        for lvl in {r.viewers for r in rows}
-        if any(r.server == "vasms-1w" and r.viewers == lvl and r.ok for r in rows)
-        and any(r.server == "janus" and r.viewers == lvl and r.ok for r in rows)
-    ]
-    ours = janus = float("nan")
-    if common:
-        level = max(common)
-        ours = next(r for r in rows if r.server == "vasms-1w" and r.viewers == level).us_per_pkt
-        janus = next(r for r in rows if r.server == "janus" and r.viewers == level).us_per_pkt
-        print(f"CPU per forwarded packet compared at {level} viewers (both < 1 % loss)")
-    ratio = n2 / n1 if n1 else float("nan")
-    for name in ("vasms-1w", "vasms-2w"):
-        ok = [r for r in rows if r.server == name and r.ok and r.viewers]
-        if ok:
-            best = max(ok, key=lambda r: r.viewers)
-            per_viewer = 100 * best.cpu.get("workers", 0) / best.window.seconds / best.viewers
-            cores = len(best.worker_split) or 1
-            print(
-                f"{name}: worker CPU {per_viewer:.3f} % of a core per viewer at {best.viewers} "
-                f"viewers -> worker-bound ceiling ~{int(cores * 100 / per_viewer)} viewers on "
-                f"{cores} free core(s) (projection, not a measurement)"
+def _evidence(options: Options, name: str, capacity: int, rows: list[Row]) -> None:
+    """Where each configuration's knee comes from: the worker (at its cap, throttled,
+    its input dropping) or not (receivers dropping, machine without idle CPU)."""
+    at = next((r for r in rows if r.viewers == capacity and r.ok), None)
+    failed = sorted((r for r in rows if r.viewers > capacity), key=lambda r: r.viewers)
+    for label, row in (("served", at), ("first failed", failed[0] if failed else None)):
+        if row is None:
+            continue
+        w = row.window.seconds
+        workers = ", ".join(
+            f"{100 * c / w:.1f} %"
+            + (f" (throttled in {t.throttled_pct:.0f} % of periods)" if t else "")
+            for c, t in itertools.zip_longest(
+                row.worker_split or [row.cpu.get("workers", 0)], row.throttling
             )
+        )
+        idle = 100 - row.machine_pct
+        print(
+            f"{name} {label} at {row.viewers}: loss {row.summary.get('loss_pct', 100):.3f} %, "
+            f"worker(s) {workers}"
+            + (f" of a {options.cap:g} % cap" if options.cap else "")
+            + f"; drops on worker sockets {row.drops.get('media', 0)}, on receiver sockets "
+            f"{row.drops.get('receivers', 0)}; receivers {row.pct('receivers'):.1f} % of a core; "
+            f"bench {row.bench_pct:.0f} % of the machine, other jobs "
+            f"{max(0.0, row.machine_pct - row.bench_pct):.0f} %, idle {idle:.0f} %"
+        )
+
+
+def _final(
+    options: Options,
+    found: dict[str, tuple[int, list[Row]]],
+    janus_rows: list[Row],
+    ours_at: Row | None,
+) -> None:
+    n1, rows1 = found["vasms-1w"]
+    n2, rows2 = found["vasms-2w"]
+    _evidence(options, "vasms-1w", n1, rows1)
+    _evidence(options, "vasms-2w", n2, rows2)
+    at2 = next((r for r in rows2 if r.viewers == n2 and r.ok), None)
+    loss = at2.summary["loss_pct"] if at2 else float("nan")
+    janus = janus_rows[-1] if janus_rows and janus_rows[-1].ok else None
+    ours_us = ours_at.us_per_pkt if ours_at and janus else float("nan")
+    janus_us = janus.us_per_pkt if janus else float("nan")
+    if janus and ours_at:
+        print(
+            f"CPU per forwarded packet compared at {janus.viewers} viewers (both < 1 % loss); "
+            f"probes: vasms-1w {len(rows1)}, vasms-2w {len(rows2)}, janus {len(janus_rows)}"
+        )
+    ratio = n2 / n1 if n1 else float("nan")
     print(
         f"capacity: viewers_1w={n1} viewers_2w={n2} ratio={ratio:.2f} loss_pct={loss:.3f} "
-        f"ours_cpu_us_per_pkt={ours:.1f} janus_cpu_us_per_pkt={janus:.1f}"
+        f"ours_cpu_us_per_pkt={ours_us:.1f} janus_cpu_us_per_pkt={janus_us:.1f}"
     )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--levels", type=int, nargs="+", default=[50, 100, 150, 200, 250, 300])
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measurement window")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds after the joins")
     parser.add_argument("--processes", type=int, default=2, help="pion receiver processes")
     parser.add_argument(
-        "--worker-cpu-cap", type=float, default=None, help="%% of a core per worker (cgroup)"
+        "--worker-cpu-cap", type=float, default=10.0, help="%% of a core per worker (cgroup)"
+    )
+    parser.add_argument("--no-cap", action="store_true", help="workers not capped")
+    parser.add_argument("--period-us", type=int, default=10000, help="CFS period of the cap")
+    parser.add_argument("--first", type=int, default=20, help="first level probed")
+    parser.add_argument("--ceiling", type=int, default=400, help="most viewers probed")
+    parser.add_argument(
+        "--resolution", type=float, default=0.03, help="bisection stops at this fraction"
     )
     args = parser.parse_args()
     started = time.monotonic()
-    asyncio.run(main(args.levels, args.seconds, args.processes, args.worker_cpu_cap))
+    asyncio.run(
+        main(
+            Options(
+                seconds=args.seconds,
+                settle=args.settle,
+                processes=args.processes,
+                cap=None if args.no_cap else args.worker_cpu_cap,
+                period_us=args.period_us,
+                first=args.first,
+                ceiling=args.ceiling,
+                resolution=args.resolution,
+            )
+        )
+    )
     print(f"(run took {time.monotonic() - started:.0f} s)", file=sys.stderr)
