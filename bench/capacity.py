@@ -52,6 +52,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import itertools
 import os
 import signal
@@ -386,12 +387,14 @@ class Options:
     first: int
     ceiling: int
     resolution: float
+    priority: bool
 
 
 async def main(options: Options) -> None:
     load0 = os.getloadavg()
     busy0 = _busy()
-    with cgroups.bench_groups() as groups:
+    shares = cgroups.HIGH_SHARES if options.priority else cgroups.DEFAULT_SHARES
+    with cgroups.bench_groups(shares) as groups:
         accounting = groups[1]
         async with contextlib.AsyncExitStack() as stack_of:
             one = await stack_of.enter_async_context(running_stack(1))
@@ -412,7 +415,7 @@ async def main(options: Options) -> None:
             if options.cap is not None:
                 for pid in one.worker_pids() + two.worker_pids():
                     group = cgroups.capped(
-                        f"vasms-bench-{os.getpid()}-w{pid}", options.cap, options.period_us
+                        f"vasms-bench-{os.getpid()}-w{pid}", options.cap, options.period_us, shares
                     )
                     groups.append(group)
                     group.add(pid)
@@ -438,21 +441,33 @@ async def main(options: Options) -> None:
                     f"(CFS period {options.period_us / 1000:g} ms)"
                     if options.cap
                     else "workers not capped"
-                ),
+                )
+                + ("" if options.priority else "; bench at the default cgroup weight"),
                 flush=True,
             )
             print(HEADER, flush=True)
             bench = Bench(accounting, options.seconds, options.settle)
-            found: dict[str, tuple[int, list[Row]]] = {}
-            for server in (vasms_1w, vasms_2w):
-                workers = len(server.caps) or 1
-                found[server.name] = await find_capacity(
-                    lambda n, s=server: measure(bench, s, fleet, n),
+            # Both searches at once, one probe at a time: the lock is FIFO, so their probes
+            # alternate and a change in the machine's load touches both alike.
+            turn = asyncio.Lock()
+
+            async def probe(server: Server, level: int) -> Row | None:
+                async with turn:
+                    return await measure(bench, server, fleet, level)
+
+            searches = [
+                find_capacity(
+                    functools.partial(probe, server),
                     options.first,
                     options.ceiling,
                     options.resolution,
-                    options.cap * workers if options.cap else None,
+                    options.cap * (len(server.caps) or 1) if options.cap else None,
                 )
+                for server in (vasms_1w, vasms_2w)
+            ]
+            found = dict(
+                zip(("vasms-1w", "vasms-2w"), await asyncio.gather(*searches), strict=True)
+            )
             # Janus side by side at the 1-worker capacity (or less, if Janus loses there).
             level = found["vasms-1w"][0] or options.first
             janus_server = JanusServer(janus)
@@ -523,7 +538,8 @@ def _evidence(options: Options, name: str, capacity: int, rows: list[Row]) -> No
             f"{name} {label} at {row.viewers}: loss {row.summary.get('loss_pct', 100):.3f} %, "
             f"worker(s) {workers}"
             + (f" of a {options.cap:g} % cap" if options.cap else "")
-            + f"; drops on worker sockets {row.drops.get('media', 0)}, on receiver sockets "
+            + f"; {row.lost} packets lost by the receivers; drops on worker sockets "
+            f"{row.drops.get('media', 0)}, on receiver sockets "
             f"{row.drops.get('receivers', 0)}; receivers {row.pct('receivers'):.1f} % of a core; "
             f"bench {row.bench_pct:.0f} % of the machine, other jobs "
             f"{max(0.0, row.machine_pct - row.bench_pct):.0f} %, idle {idle:.0f} %"
@@ -563,9 +579,14 @@ if __name__ == "__main__":
     parser.add_argument("--settle", type=float, default=2.0, help="seconds after the joins")
     parser.add_argument("--processes", type=int, default=2, help="pion receiver processes")
     parser.add_argument(
-        "--worker-cpu-cap", type=float, default=10.0, help="%% of a core per worker (cgroup)"
+        "--worker-cpu-cap", type=float, default=15.0, help="%% of a core per worker (cgroup)"
     )
     parser.add_argument("--no-cap", action="store_true", help="workers not capped")
+    parser.add_argument(
+        "--no-priority",
+        action="store_true",
+        help="bench and capped workers at the default cgroup weight (shows what other jobs do)",
+    )
     parser.add_argument("--period-us", type=int, default=10000, help="CFS period of the cap")
     parser.add_argument("--first", type=int, default=20, help="first level probed")
     parser.add_argument("--ceiling", type=int, default=400, help="most viewers probed")
@@ -585,6 +606,7 @@ if __name__ == "__main__":
                 first=args.first,
                 ceiling=args.ceiling,
                 resolution=args.resolution,
+                priority=not args.no_priority,
             )
         )
     )

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path("/sys/fs/cgroup/cpu")
 ACCOUNTING = Path("/sys/fs/cgroup/cpuacct")
 HIGH_SHARES = 262144  # the v1 maximum: ~256x a nice-0 task of another job
+DEFAULT_SHARES = 1024
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class Group:
             self.path.rmdir()
 
 
-def capped(name: str, percent: float, period_us: int) -> Group:
+def capped(name: str, percent: float, period_us: int, shares: int = HIGH_SHARES) -> Group:
     """A group limited to `percent` of one core, enforced every `period_us`."""
     quota_us = round(percent * period_us / 100)
     if quota_us < 1000:
@@ -92,16 +93,16 @@ def capped(name: str, percent: float, period_us: int) -> Group:
             "quota is 1000 µs: take a longer period"
         )
     group = Group(name)
-    group.set("cpu.shares", HIGH_SHARES)
+    group.set("cpu.shares", shares)
     group.set("cpu.cfs_period_us", period_us)
     group.set("cpu.cfs_quota_us", quota_us)
     return group
 
 
 @contextlib.contextmanager
-def bench_groups(prefix: str | None = None) -> Iterator[list[Group]]:
+def bench_groups(shares: int = HIGH_SHARES, prefix: str | None = None) -> Iterator[list[Group]]:
     """A list to hold this bench's groups, all removed on exit. The first two hold this
-    process, so every child it starts inherits them: a high-weight `cpu` group and a
+    process, so every child it starts inherits them: a `cpu` group of weight `shares` and a
     `cpuacct` group counting the whole bench's CPU (workers included: they leave only
     the `cpu` group for their capped one)."""
     prefix = prefix or f"vasms-bench-{os.getpid()}"
@@ -111,7 +112,7 @@ def bench_groups(prefix: str | None = None) -> Iterator[list[Group]]:
         groups.append(priority)
         accounting = Group(f"{prefix}-bench", ACCOUNTING)
         groups.append(accounting)
-        priority.set("cpu.shares", HIGH_SHARES)
+        priority.set("cpu.shares", shares)
         priority.add(os.getpid())
         accounting.add(os.getpid())
         yield groups
