@@ -388,6 +388,7 @@ class Options:
     ceiling: int
     resolution: float
     priority: bool
+    gomaxprocs: int
 
 
 async def main(options: Options) -> None:
@@ -421,21 +422,24 @@ async def main(options: Options) -> None:
                     group.add(pid)
                     caps[pid] = group
             for stack, stream in ((one, s1), (two, s2)):
-                await _until_live(stack, stream["id"])
+                await stack.until_live(stream["id"])
             vasms_1w = Vasms(
                 "vasms-1w", one, s1["id"], [caps[p] for p in one.worker_pids() if p in caps]
             )
             vasms_2w = Vasms(
                 "vasms-2w", two, s2["id"], [caps[p] for p in two.worker_pids() if p in caps]
             )
-            fleet = await stack_of.enter_async_context(_fleet(options.processes, "127.0.0.0/8"))
+            fleet = await stack_of.enter_async_context(
+                _fleet(options.processes, "127.0.0.0/8", options.gomaxprocs)
+            )
             # Janus's receivers may also use the host side of its namespace's veth pair.
             janus_fleet = await stack_of.enter_async_context(
-                _fleet(options.processes, f"127.0.0.0/8,{ns.network}")
+                _fleet(options.processes, f"127.0.0.0/8,{ns.network}", options.gomaxprocs)
             )
             print(
                 f"one stream, H.264 640x360@30 ~1.5 Mbit/s, {options.seconds:g} s windows, "
-                f"receivers: pion in {options.processes} processes; CPU in % of one core; "
+                f"receivers: pion in {options.processes} process(es), GOMAXPROCS={options.gomaxprocs}; "
+                "CPU in % of one core; "
                 + (
                     f"each worker capped at {options.cap:g} % of a core "
                     f"(CFS period {options.period_us / 1000:g} ms)"
@@ -499,18 +503,9 @@ async def main(options: Options) -> None:
     _final(options, found, janus_rows, ours_at)
 
 
-async def _until_live(stack: Stack, stream_id: str) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            stream = await stack.request("GET", f"/api/v2/streams/{stream_id}")
-            if stream["status"] == "live":
-                return
-            await asyncio.sleep(0.2)  # status is mirrored from node events: poll the API
-
-
 @contextlib.asynccontextmanager
-async def _fleet(processes: int, allow: str) -> AsyncIterator[Fleet]:
-    fleet = await Fleet.start(processes, allow=allow)
+async def _fleet(processes: int, allow: str, gomaxprocs: int) -> AsyncIterator[Fleet]:
+    fleet = await Fleet.start(processes, allow=allow, env={"GOMAXPROCS": str(gomaxprocs)})
     try:
         yield fleet
     finally:
@@ -577,7 +572,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0, help="measurement window")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds after the joins")
-    parser.add_argument("--processes", type=int, default=2, help="pion receiver processes")
+    parser.add_argument("--processes", type=int, default=1, help="pion receiver processes")
+    parser.add_argument(
+        "--gomaxprocs", type=int, default=1, help="GOMAXPROCS of each receiver process"
+    )
     parser.add_argument(
         "--worker-cpu-cap", type=float, default=15.0, help="%% of a core per worker (cgroup)"
     )
@@ -607,6 +605,7 @@ if __name__ == "__main__":
                 ceiling=args.ceiling,
                 resolution=args.resolution,
                 priority=not args.no_priority,
+                gomaxprocs=args.gomaxprocs,
             )
         )
     )

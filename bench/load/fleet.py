@@ -101,9 +101,15 @@ class Fleet:
         self._next = itertools.cycle(processes)
 
     @classmethod
-    async def start(cls, processes: int, kind: str = "pion", allow: str = "127.0.0.0/8") -> Fleet:
+    async def start(
+        cls,
+        processes: int,
+        kind: str = "pion",
+        allow: str = "127.0.0.0/8",
+        env: dict[str, str] | None = None,
+    ) -> Fleet:
         started = await asyncio.gather(
-            *(ReceiverProcess.start(kind, allow) for _ in range(processes))
+            *(ReceiverProcess.start(kind, allow, env) for _ in range(processes))
         )
         return cls(list(started))
 

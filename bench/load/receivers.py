@@ -63,9 +63,12 @@ class ReceiverProcess:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, kind: str = "pion", allow: str = "127.0.0.0/8") -> ReceiverProcess:
+    async def start(
+        cls, kind: str = "pion", allow: str = "127.0.0.0/8", env: dict[str, str] | None = None
+    ) -> ReceiverProcess:
         """kind: "pion" (the tool) or "aiortc" (the candidate it was measured against);
-        allow: networks the receivers' own ICE candidates may use (pion)."""
+        allow: networks the receivers' own ICE candidates may use (pion); env: extra
+        environment (e.g. GOMAXPROCS, GOGC)."""
         if kind == "pion":
             argv = [str(await asyncio.to_thread(receiver_binary)), "-allow", allow]
         else:
@@ -76,6 +79,7 @@ class ReceiverProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             limit=64 * 1024 * 1024,
+            env=dict(os.environ, **(env or {})),
         )
         assert process.stdout is not None
         ready = json.loads(await process.stdout.readline())

@@ -94,6 +94,15 @@ class Stack:
                     return stream
                 await asyncio.sleep(0.2)  # status mirrored from node events; poll the API
 
+    async def until_live(self, stream_id: str, within: float = 30.0) -> None:
+        """Waits for a started stream to be live (an rtp stream: once its sender sends)."""
+        async with asyncio.timeout(within):
+            while True:
+                stream = await self.request("GET", f"/api/v2/streams/{stream_id}")
+                if stream["status"] == "live":
+                    return
+                await asyncio.sleep(0.2)  # status mirrored from node events; poll the API
+
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
