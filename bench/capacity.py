@@ -438,7 +438,8 @@ async def main(options: Options) -> None:
             )
             print(
                 f"one stream, H.264 640x360@30 ~1.5 Mbit/s, {options.seconds:g} s windows, "
-                f"receivers: pion in {options.processes} process(es), GOMAXPROCS={options.gomaxprocs}; "
+                f"receivers: pion in {options.processes} process(es), "
+                f"GOMAXPROCS={options.gomaxprocs}; "
                 "CPU in % of one core; "
                 + (
                     f"each worker capped at {options.cap:g} % of a core "
