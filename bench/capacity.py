@@ -1,49 +1,74 @@
-"""How many real viewers of one 1.5 Mbit/s stream a node serves: 1 worker, 2 workers with
-fan-out, and Janus's streaming plugin side by side, in the same run, from the same source.
+"""How many real viewers of one 1.5 Mbit/s stream one worker serves, how many two workers
+with fan-out serve, and Janus's streaming plugin side by side — same run, same source.
 
-One GStreamer sender (H.264 640x360@30, x264 CBR with filler at ~1.5 Mbit/s, key frame
-every second, `mtu=1200`) feeds three servers at once for the whole run: a VAS-MS stack
-with one worker, one with two workers (`VASMS_FANOUT=spread`, so the stream is piped to
-the second worker from its first viewers on), each an `rtp` stream; and Janus 1.1
-(Debian) with an RTP mountpoint, in a private network namespace reached over a veth
-pair (libnice offers no loopback candidates; see bench/load/janus.py). For every level
-(default 50, 100, 150, 200, 250, 300) each server in turn gets that many real
-receivers (bench/load: pion, ICE + DTLS + SRTP + receiver reports + NACK, no
-decoding), attached as players attach (REST consume with
-DTLS parameters; Janus: watch/offer/answer, full ICE); after a settling second, one
-window measures every receiver's packets and loss (RFC 3550: expected - received) and
-the CPU time of the worker(s), the node daemon, the control API, Janus and the
-receivers. Then the receivers are detached and the next server goes: interleaving keeps
-the three comparable while other jobs load the machine. A server past 10 % loss is not
-tried at higher levels.
+One GStreamer sender (H.264 640x360@30, x264 CBR with filler at ~1.5 Mbit/s, ~156
+packets/s, key frame every second, `mtu=1200`) feeds three servers for the whole run: a
+VAS-MS stack with one worker, one with two workers (`VASMS_FANOUT=spread`: the stream is
+piped to the second worker from the first viewers on and viewers alternate), each an
+`rtp` stream (SRTP); and Janus 1.1 (Debian) with an RTP mountpoint, in a private network
+namespace reached over a veth pair (libnice offers no loopback candidates; see
+bench/load/janus.py). Receivers are bench/load's pion fleet (ICE, DTLS, SRTP, receiver
+reports, NACK, no decoding), attached as players attach (REST consume with DTLS
+parameters; Janus: watch/offer/answer, full ICE).
 
-Columns: loss% (all receivers), p99% (per-receiver loss, 99th percentile), kbps
-(median receiver), CPU in % of one core over the window (media = worker(s) + node, or
-Janus; recv = the receivers), µs/pkt, CPU % of a core per viewer (w/n/a = worker or
-Janus / node / API), udpdrop (kernel receive-buffer drops in the window: the receivers
-did not read in time), mach% (whole machine busy, all jobs), split (2 workers: each
-one's CPU %, how fan-out shares the work).
+**Method: one small core per worker.** On this 2-core machine, shared with other jobs,
+the receivers (and the other jobs) run out of CPU long before an uncapped worker does,
+so an uncapped viewer count measures the machine (the previous figure, 250 vs 250).
+So each worker is capped (bench/load/cgroups.py, cgroup v1 `cpu`): a CFS quota of
+`--worker-cpu-cap` % of one core (default 15 %) every `--period-us` (default 10 ms, not
+the kernel's 100 ms, so a throttled worker waits milliseconds, not a 100 ms burst that
+overflows its sockets), and the highest cgroup weight (`cpu.shares` 262144), so that
+within its quota the worker runs when it asks and is not starved by other jobs. The
+rest of the bench (node, API, sender, receivers, Janus) shares one uncapped group of the
+same high weight, so it keeps up while other jobs run (`--no-priority` drops both
+weights to the default to show what other jobs do to the figure). A cap of 15 % makes
+the 2-worker knee (~75 viewers: 2 x 15 % of workers, ~30 % of a core of receivers) well
+below what the machine holds; the bench prints the evidence.
 
-CPU per forwarded packet = CPU of the media process(es) in the window / (packets
-received + lost) — for VAS-MS worker(s) + node daemon (the control API is reported
-apart, per viewer), for Janus its one process. All of it, receivers included, runs on
-this machine's cores: what a level measures is the whole system, and the line
-`machine:` says how loaded it was.
+**Search.** Each configuration's capacity — the most viewers with every receiver
+flowing and < 1 % loss over one window — is found by probing: a first level
+(`--first`), then 90 % of what the worker CPU per viewer measured there predicts for the
+workers' budget, then steps of x1.25 until a level fails, then bisection between the
+highest level served and the lowest failed down to `--resolution` (3 %, at least 2
+viewers). Every probe attaches its receivers afresh, waits until all flow, lets the
+joins settle (`--settle`), measures one window (`--seconds`) and detaches. The 1-worker
+and 2-worker searches run together, one probe at a time, alternating (a FIFO lock), so
+a change in the machine's load touches both alike. Janus is then measured at the
+1-worker capacity (halved until it serves it at < 1 % loss) with the same fleet, and the
+1-worker stack's row at that level gives the VAS-MS side of the CPU comparison.
 
-    .venv/bin/python bench/capacity.py [--levels 50 100 200 300] [--seconds 8]
-                                       [--worker-cpu-cap 15]
+Columns: loss% (all receivers), p99% (per-receiver loss, 99th percentile), kbps (median
+receiver), worker (% of one core: the worker(s), or Janus), node, api, recv (receivers),
+µs/pkt (media CPU per forwarded packet: worker(s) + node daemon, or Janus, / (packets
+received + lost)), rµs/pkt (receiver CPU per received packet), w/view (worker or Janus %
+per viewer), drop-w / drop-r (kernel receive-buffer drops in the window on the worker's
+or Janus's sockets / on the receivers' sockets, from /proc/net/udp — who did not read in
+time), thr% (capped worker: share of CFS periods in which it ran out of quota, the
+highest of the workers), thr-ms (ms per second its tasks were held back, summed),
+bench% (CPU of every process of the bench, % of the machine), mach% (whole machine
+busy, every job), split (2 workers: each one's %).
 
-`--worker-cpu-cap P` puts each VAS-MS worker in a cgroup (v1 `cpu`) with a CFS quota of
-P % of one core (10 ms period, so throttling is smooth). On this 2-core machine the
-receivers and the other jobs exhaust the CPU long before one worker does, so without a
-cap the viewer counts measure the machine, not the worker; with a cap each worker is a
-small core of its own and 1 vs 2 workers shows what fan-out adds. Say which mode a
-figure comes from. Janus is never capped (it is compared per forwarded packet).
+After the search the bench prints, for each configuration, the level served and the
+first level failed with the workers' CPU against the cap, their throttling, the packets
+the receivers lost, drops on worker and on receiver sockets, and the bench's and the
+other jobs' share of the machine: at the knee the workers sit at their cap, the loss
+arrives as drops on the worker's input socket (a packet lost there is lost for every
+viewer behind it, which is why the loss jumps from ~0 to ~10 % within a few viewers),
+and the receivers' sockets drop nothing.
+
+    .venv/bin/python bench/capacity.py [--worker-cpu-cap 15] [--period-us 10000]
+        [--first 20] [--ceiling 400] [--resolution 0.03] [--seconds 8] [--settle 2]
+        [--processes 1] [--gomaxprocs 1] [--no-cap] [--no-priority]
+
+Needs root (cgroups, Janus's namespace) and the cgroup v1 `cpu` and `cpuacct`
+controllers. Run it under `flock /work/bench.lock`; a run takes ~3-4 minutes.
 
 Last line: ``capacity: viewers_1w=N viewers_2w=M ratio=R loss_pct=L
-ours_cpu_us_per_pkt=X janus_cpu_us_per_pkt=Y`` — N, M: the highest level served at
-< 1 % loss (every receiver flowing); L: the loss of 2 workers at M; X, Y: at the highest
-level both the 1-worker stack and Janus served at < 1 % loss.
+ours_cpu_us_per_pkt=X janus_cpu_us_per_pkt=Y`` — N, M: each configuration's capacity
+(with the cap: capacity per capped worker budget, not of an uncapped core); L: the loss
+of 2 workers at M; X, Y: CPU per forwarded packet of the 1-worker stack and of Janus at
+the same level, both at < 1 % loss. Per-packet CPU grows with the machine's load (shared
+caches and cores), so X and Y are comparable within a run, not across runs.
 """
 
 from __future__ import annotations
