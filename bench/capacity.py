@@ -83,7 +83,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -352,6 +352,27 @@ async def find_capacity(
     return low, rows
 
 
+RMEM_DEFAULT = Path("/proc/sys/net/core/rmem_default")
+
+
+@contextlib.contextmanager
+def receive_buffers(size: int | None) -> Iterator[None]:
+    """Sets the default socket receive buffer for the run (None: unchanged) and restores
+    it after. mediasoup sizes its sockets only when told to and the node does not, so
+    this is how the workers' input sockets get more room for a key frame's burst while
+    a capped worker waits for its next period. The setting is machine-wide (this
+    namespace) while it lasts: other jobs' new sockets get it too."""
+    if size is None:
+        yield
+        return
+    before = RMEM_DEFAULT.read_text().strip()
+    RMEM_DEFAULT.write_text(str(size))
+    try:
+        yield
+    finally:
+        RMEM_DEFAULT.write_text(before)
+
+
 @contextlib.asynccontextmanager
 async def sender(destinations: list[Destination]) -> AsyncIterator[None]:
     process = await asyncio.create_subprocess_exec(
@@ -414,13 +435,14 @@ class Options:
     resolution: float
     priority: bool
     gomaxprocs: int
+    rmem_default: int | None
 
 
 async def main(options: Options) -> None:
     load0 = os.getloadavg()
     busy0 = _busy()
     shares = cgroups.HIGH_SHARES if options.priority else cgroups.DEFAULT_SHARES
-    with cgroups.bench_groups(shares) as groups:
+    with cgroups.bench_groups(shares) as groups, receive_buffers(options.rmem_default):
         accounting = groups[1]
         async with contextlib.AsyncExitStack() as stack_of:
             one = await stack_of.enter_async_context(running_stack(1))
@@ -472,7 +494,12 @@ async def main(options: Options) -> None:
                     if options.cap
                     else "workers not capped"
                 )
-                + ("" if options.priority else "; bench at the default cgroup weight"),
+                + ("" if options.priority else "; bench at the default cgroup weight")
+                + (
+                    f"; net.core.rmem_default {options.rmem_default} bytes"
+                    if options.rmem_default
+                    else ""
+                ),
                 flush=True,
             )
             print(HEADER, flush=True)
@@ -611,6 +638,13 @@ if __name__ == "__main__":
         action="store_true",
         help="bench and capped workers at the default cgroup weight (shows what other jobs do)",
     )
+    parser.add_argument(
+        "--rmem-default",
+        type=int,
+        default=None,
+        help="net.core.rmem_default (bytes) for the run, restored after: every new socket's "
+        "receive buffer, the workers' included",
+    )
     parser.add_argument("--period-us", type=int, default=10000, help="CFS period of the cap")
     parser.add_argument("--first", type=int, default=20, help="first level probed")
     parser.add_argument("--ceiling", type=int, default=400, help="most viewers probed")
@@ -632,6 +666,7 @@ if __name__ == "__main__":
                 resolution=args.resolution,
                 priority=not args.no_priority,
                 gomaxprocs=args.gomaxprocs,
+                rmem_default=args.rmem_default,
             )
         )
     )
