@@ -19,7 +19,7 @@ from bench.load.fleet import Window
 
 def _row(level: int, knee: int) -> Row:
     lost = 0 if level <= knee else 10
-    window = Window(8.0, {f"v{i}": (100, lost, 150_000) for i in range(level)})
+    window = Window(8.0, {f"v{i}": (1250, lost, 1_500_000) for i in range(level)})  # 1.5 Mbit/s
     return Row(
         server="stand-in",
         viewers=level,
@@ -63,6 +63,16 @@ async def test_a_failed_attach_counts_as_not_served() -> None:
 
     found, _ = await find_capacity(probe, 20, 400, 0.03, worker_budget_pct=None)
     assert 28 <= found <= 30
+
+
+def test_a_level_delivered_late_is_not_served() -> None:
+    """No packet lost, but the receivers get half the stream's rate (a worker queueing
+    behind large socket buffers): not served."""
+    row = _row(50, 100)
+    assert row.ok
+    row.window = Window(8.0, {f"v{i}": (625, 0, 750_000) for i in range(50)})
+    assert row.summary["loss_pct"] == 0.0
+    assert not row.ok
 
 
 def test_throttling_delta_and_share() -> None:
