@@ -18,7 +18,7 @@ from bench.load.fleet import Window
 
 
 def _row(level: int, knee: int) -> Row:
-    lost = 0 if level <= knee else 10
+    lost = 0 if level <= knee else 100  # 7 % loss past the knee
     window = Window(8.0, {f"v{i}": (1250, lost, 1_500_000) for i in range(level)})  # 1.5 Mbit/s
     return Row(
         server="stand-in",
