@@ -11,6 +11,11 @@ The stream imitates a camera (``--kind``, see ``CAMERA_KINDS``): by default H.26
 constrained baseline from x264enc with a fixed GOP (``--gop`` frames) and SPS/PPS
 before every IDR; also H.264 main/high, H.265, MJPEG. ``--port 0`` picks a
 free port; restart on the same ``--port`` to simulate a camera coming back.
+
+``--marker`` (bench/av_offset.py) makes the camera a lip-sync clapperboard: once a
+second a white flash in the picture and a 1 kHz beep in the audio (silence between),
+starting at the same pipeline timestamp (see ``MarkerClock``). Without the flag the
+pipeline is exactly the plain camera's.
 """
 
 from __future__ import annotations
@@ -74,9 +79,21 @@ def video_chain(kind: str, gop: int) -> str:
 AUDIO_KINDS = ("aac", "pcma", "pcmu")
 
 
-def audio_chain(kind: str) -> str:
-    """A 440 Hz tone as a camera's microphone would send it (second stream, ``pay1``)."""
+MARKER_FLASH = "markerflash"
+MARKER_BEEP = "markerbeep"
+MARKER_ON_NS = 200_000_000
+"""How long each flash and beep lasts (5 frames at 25 fps, 10 Opus frames)."""
+
+
+def audio_chain(kind: str, marker: bool = False) -> str:
+    """A 440 Hz tone as a camera's microphone would send it (second stream, ``pay1``);
+    with ``marker``, a 1 kHz beep gated by ``MarkerClock`` instead."""
     tone = "audiotestsrc is-live=true wave=sine freq=440 volume=0.3"
+    if marker:
+        tone = (
+            "audiotestsrc is-live=true wave=sine freq=1000 volume=0.5 "
+            f"! volume name={MARKER_BEEP} volume=0"
+        )
     if kind == "aac":
         return (
             f"{tone} ! audio/x-raw,rate=16000,channels=1 ! avenc_aac ! aacparse "
@@ -87,6 +104,58 @@ def audio_chain(kind: str) -> str:
         pay = "rtppcmapay name=pay1 pt=8" if kind == "pcma" else "rtppcmupay name=pay1 pt=0"
         return f"{tone} ! audio/x-raw,rate=8000,channels=1 ! {encoder} ! {pay}"
     raise SystemExit(f"unknown audio kind {kind!r}")
+
+
+class MarkerClock:
+    """Flash and beep at the same pipeline timestamps: the first video frame's PTS plus
+    whole seconds.
+
+    Why these tools: both sources are live in one pipeline, so their buffer timestamps
+    are running time on the same clock. The video frame at a whole second after the
+    first one (integer frame rates land on it exactly) is whitened by ``videobalance``,
+    whose brightness a probe on its sink pad sets from the frame's PTS before the frame
+    is processed. The audio's ``volume`` is driven by a step control source with points
+    at the same instants, which ``volume`` applies per sample: the beep's first sample
+    is the flash frame's timestamp, not the next audio buffer's.
+    """
+
+    HOURS = 3600
+    """Marker seconds scheduled ahead (a control source holds every point)."""
+
+    def __init__(self, flash: object, beep: object | None) -> None:
+        import gi
+
+        gi.require_version("GstController", "1.0")
+        from gi.repository import Gst, GstController
+
+        self.gst = Gst
+        self.flash = flash
+        self.base: int | None = None
+        self.lit = False
+        self.control: object | None = None
+        if beep is not None:
+            control = GstController.InterpolationControlSource()
+            control.set_property("mode", GstController.InterpolationMode.NONE)
+            binding = GstController.DirectControlBinding.new_absolute(beep, "volume", control)
+            beep.add_control_binding(binding)  # type: ignore[attr-defined]
+            self.control = control
+        flash.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self.on_frame)  # type: ignore[attr-defined]
+
+    def on_frame(self, _pad: object, info: object) -> object:
+        second = self.gst.SECOND
+        pts = info.get_buffer().pts  # type: ignore[attr-defined]
+        if self.base is None:
+            self.base = pts
+            if self.control is not None:
+                self.control.set(0, 0.0)  # type: ignore[attr-defined]
+                for k in range(1, self.HOURS + 1):
+                    self.control.set(pts + k * second, 1.0)  # type: ignore[attr-defined]
+                    self.control.set(pts + k * second + MARKER_ON_NS, 0.0)  # type: ignore[attr-defined]
+        lit = pts > self.base and (pts - self.base) % second < MARKER_ON_NS
+        if lit != self.lit:
+            self.flash.set_property("brightness", 1.0 if lit else 0.0)  # type: ignore[attr-defined]
+            self.lit = lit
+        return self.gst.PadProbeReturn.OK
 
 
 def restamp_mpeg4(encoder: object) -> None:
@@ -140,6 +209,7 @@ def _serve(
     gop: int,
     kind: str,
     audio: str | None = None,
+    marker: bool = False,
 ) -> None:
     import gi  # only in the system Python
 
@@ -155,15 +225,25 @@ def _serve(
     factory.set_launch(
         "( videotestsrc is-live=true pattern=ball "
         f"! video/x-raw,width={width},height={height},framerate={fps}/1 "
-        f"! clockoverlay ! {video_chain(kind, gop)} " + (audio_chain(audio) if audio else "") + " )"
+        "! clockoverlay "
+        + (f"! videobalance name={MARKER_FLASH} " if marker else "")
+        + f"! {video_chain(kind, gop)} "
+        + (audio_chain(audio, marker) if audio else "")
+        + " )"
     )
     # One pipeline for every client, as a camera has one encoder.
     factory.set_shared(True)
+    markers: list[MarkerClock] = []  # kept alive with their media
 
     def on_media(_factory: object, media: object) -> None:
         encoder = media.get_element().get_by_name(MPEG4_ENCODER)  # type: ignore[attr-defined]
         if encoder is not None:
             restamp_mpeg4(encoder)
+        if marker:
+            pipeline = media.get_element()  # type: ignore[attr-defined]
+            markers.append(
+                MarkerClock(pipeline.get_by_name(MARKER_FLASH), pipeline.get_by_name(MARKER_BEEP))
+            )
 
     factory.connect("media-configure", on_media)
     server.get_mount_points().add_factory(path, factory)
@@ -196,6 +276,7 @@ class RtspServer:
         size: tuple[int, int] = (640, 360),
         fps: int = 30,
         audio: str | None = None,
+        marker: bool = False,
     ) -> RtspServer:
         """Starts the server and waits for its READY line (raises if it exits first)."""
         process = await asyncio.create_subprocess_exec(
@@ -216,6 +297,7 @@ class RtspServer:
             "--fps",
             str(fps),
             *(["--audio", audio] if audio else []),
+            *(["--marker"] if marker else []),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=None,  # left on the test's stderr: pytest shows it on failure
@@ -260,8 +342,21 @@ def main() -> None:
     parser.add_argument("--gop", type=int, default=30, help="key-frame interval in frames")
     parser.add_argument("--kind", default="h264", choices=CAMERA_KINDS)
     parser.add_argument("--audio", default=None, choices=AUDIO_KINDS)
+    parser.add_argument(
+        "--marker", action="store_true", help="a flash and a beep at each whole second"
+    )
     args = parser.parse_args()
-    _serve(args.port, args.path, args.width, args.height, args.fps, args.gop, args.kind, args.audio)
+    _serve(
+        args.port,
+        args.path,
+        args.width,
+        args.height,
+        args.fps,
+        args.gop,
+        args.kind,
+        args.audio,
+        args.marker,
+    )
 
 
 if __name__ == "__main__":
