@@ -90,6 +90,7 @@ bench: setup
 	$(PY) bench/consume_latency.py
 	$(PY) bench/node_tls.py
 	$(PY) bench/on_demand.py
+	$(PY) bench/av_offset.py
 
 clean:
 	rm -rf build $(VENV)

@@ -23,7 +23,8 @@ Per camera (H.264+AAC: the node transcodes AAC to Opus; H.264+PCMA: passed throu
 
     .venv/bin/python bench/av_offset.py [--markers 20] [--kinds h264+aac h264+pcma]
 
-Takes about a minute (two cameras, ~25 s of markers each, plus stack start).
+Takes about a minute (two cameras, ~25 s of markers each, plus stack start; 62 s at load
+average ~6 on 2 cores), so `make bench` runs it.
 """
 
 from __future__ import annotations
