@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
-from . import messages, ortc
+from . import messages, ortc, transport_messages
 from .channel import Channel
 from .consume_plan import consume_parameters
 from .consumer import Consumer, ConsumerContext, ConsumerId, ConsumerOptions
@@ -117,6 +117,38 @@ class Transport:
         self._check_open()
         stats: dict[str, Any] = await self._STATS.call(self._channel, self.id)
         return stats
+
+    # -- bitrate limits --------------------------------------------------------------------
+
+    async def set_max_incoming_bitrate(self, bitrate: int) -> None:
+        """Caps what the remote side may send to this transport (bps; 0 removes the cap).
+
+        Raises TypeError (MediasoupTypeError) for a negative or non-integer value.
+        """
+        await self._set_bitrate(transport_messages.TRANSPORT_SET_MAX_INCOMING_BITRATE, bitrate)
+
+    async def set_max_outgoing_bitrate(self, bitrate: int) -> None:
+        """A ceiling for this transport's send-side bandwidth estimate (bps; 0: none).
+
+        The worker refuses (TypeError) values below its absolute minimum (30 kbit/s) or
+        below the current minimum outgoing bitrate.
+        """
+        await self._set_bitrate(transport_messages.TRANSPORT_SET_MAX_OUTGOING_BITRATE, bitrate)
+
+    async def set_min_outgoing_bitrate(self, bitrate: int) -> None:
+        """A floor for this transport's send-side bandwidth estimate (bps; 0: none):
+        the worker never assumes less is available when it picks consumers' layers.
+
+        The worker refuses (TypeError) values below 30 kbit/s or above the current
+        maximum outgoing bitrate.
+        """
+        await self._set_bitrate(transport_messages.TRANSPORT_SET_MIN_OUTGOING_BITRATE, bitrate)
+
+    async def _set_bitrate(self, request: messages.Request[int, None], bitrate: int) -> None:
+        self._check_open()
+        if not isinstance(bitrate, int) or isinstance(bitrate, bool) or bitrate < 0:
+            raise MediasoupTypeError("bitrate must be a non-negative integer (bps)")
+        await request.call(self._channel, self.id, bitrate)
 
     # -- notifications -------------------------------------------------------------------
 

@@ -46,6 +46,9 @@ from .fbs.FBS.Transport import ListenInfo as listen_info_fbs
 from .fbs.FBS.Transport import Options as options_fbs
 from .fbs.FBS.Transport import PortRange as port_range_fbs
 from .fbs.FBS.Transport import ProduceRequest as produce_fbs
+from .fbs.FBS.Transport import SetMaxIncomingBitrateRequest as max_incoming_fbs
+from .fbs.FBS.Transport import SetMaxOutgoingBitrateRequest as max_outgoing_fbs
+from .fbs.FBS.Transport import SetMinOutgoingBitrateRequest as min_outgoing_fbs
 from .fbs.FBS.Transport import SocketFlags as socket_flags_fbs
 from .fbs.FBS.Transport.Protocol import Protocol as FbsProtocol
 from .fbs.FBS.Transport.RestartIceResponse import RestartIceResponse
@@ -61,7 +64,7 @@ from .fbs.FBS.WebRtcTransport.DumpResponse import DumpResponseT as WebRtcDumpRes
 from .fbs.FBS.WebRtcTransport.GetStatsResponse import GetStatsResponse as WebRtcStatsResponse
 from .fbs.FBS.WebRtcTransport.GetStatsResponse import GetStatsResponseT as WebRtcStatsResponseT
 from .fbs.FBS.WebRtcTransport.Listen import Listen
-from .messages import Query, Request, body_reader, plain_reader, read_consumer_layers
+from .messages import Query, Request, body_reader, no_reply, plain_reader, read_consumer_layers
 from .messages import write_consumer_layers as write_consumer_layers
 from .options import (
     DTLS_ROLES,
@@ -707,3 +710,42 @@ TRANSPORT_CONSUME = Request(
     body_reader(read_consume_response),
 )
 """To the transport; sent from a consume plan's template for ordinary viewers."""
+
+
+# -- bitrate limits (all transport kinds) --------------------------------------------------
+
+
+def _bitrate_writer(module: Any, add: str) -> Any:
+    """A body writer for one of the three one-field SetXxxBitrateRequest tables."""
+    add_field = getattr(module, add)
+
+    def write(b: flatbuffers.Builder, bitrate: int) -> int:
+        module.Start(b)
+        add_field(b, bitrate)
+        result: int = module.End(b)
+        return result
+
+    return write
+
+
+TRANSPORT_SET_MAX_INCOMING_BITRATE: Request[int, None] = Request(
+    Method.TRANSPORT_SET_MAX_INCOMING_BITRATE,
+    RequestBody.Transport_SetMaxIncomingBitrateRequest,
+    _bitrate_writer(max_incoming_fbs, "AddMaxIncomingBitrate"),
+    no_reply,
+)
+"""To the transport: the most the remote may send (bps, 0 = unlimited; REMB to senders)."""
+TRANSPORT_SET_MAX_OUTGOING_BITRATE: Request[int, None] = Request(
+    Method.TRANSPORT_SET_MAX_OUTGOING_BITRATE,
+    RequestBody.Transport_SetMaxOutgoingBitrateRequest,
+    _bitrate_writer(max_outgoing_fbs, "AddMaxOutgoingBitrate"),
+    no_reply,
+)
+"""To the transport: a ceiling for the send-side bandwidth estimate (bps, 0 = none)."""
+TRANSPORT_SET_MIN_OUTGOING_BITRATE: Request[int, None] = Request(
+    Method.TRANSPORT_SET_MIN_OUTGOING_BITRATE,
+    RequestBody.Transport_SetMinOutgoingBitrateRequest,
+    _bitrate_writer(min_outgoing_fbs, "AddMinOutgoingBitrate"),
+    no_reply,
+)
+"""To the transport: a floor for the send-side bandwidth estimate (bps, 0 = none)."""

@@ -165,3 +165,28 @@ async def test_two_transports_on_one_port_number_are_refused(router: Router) -> 
 async def test_empty_listen_infos_is_a_type_error(router: Router) -> None:
     with pytest.raises(TypeError, match="listen_infos"):
         await router.create_webrtc_transport(WebRtcTransportOptions(listen_infos=()))
+
+
+async def test_bitrate_limits(media_worker: Worker) -> None:
+    """mediasoup's setMaxIncomingBitrate / setMaxOutgoingBitrate / setMinOutgoingBitrate:
+    accepted within the worker's bounds, refused (TypeError, nothing changed) outside."""
+    router = await media_worker.create_router(RouterOptions(media_codecs=ROUTER_MEDIA_CODECS))
+    transport = await router.create_webrtc_transport(
+        WebRtcTransportOptions(listen_infos=(LOCALHOST,))
+    )
+    await transport.set_max_incoming_bitrate(1_000_000)
+    await transport.set_max_outgoing_bitrate(4_000_000)
+    await transport.set_min_outgoing_bitrate(2_000_000)
+    with pytest.raises(TypeError, match="max outgoing"):  # min above the current max
+        await transport.set_min_outgoing_bitrate(5_000_000)
+    with pytest.raises(TypeError):  # below the worker's absolute minimum (30 kbit/s)
+        await transport.set_min_outgoing_bitrate(1_000)
+    with pytest.raises(TypeError):  # max below the current min
+        await transport.set_max_outgoing_bitrate(1_000_000)
+    with pytest.raises(TypeError, match="non-negative"):
+        await transport.set_max_incoming_bitrate(-1)
+    await transport.set_max_outgoing_bitrate(0)  # 0 lifts the ceiling ...
+    await transport.set_min_outgoing_bitrate(5_000_000)  # ... so a higher floor fits now
+    await transport.close()
+    with pytest.raises(InvalidStateError):
+        await transport.set_min_outgoing_bitrate(0)
