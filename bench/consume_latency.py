@@ -213,8 +213,9 @@ class VasMs:
     router_caps: dict[str, Any]
 
 
-async def start_vasms(procs: Processes, tmp: Path) -> VasMs:
-    """Control API + media node with `make run`'s settings (SQLite, default workers)."""
+async def start_vasms(procs: Processes, tmp: Path, node_loop: str = "asyncio") -> VasMs:
+    """Control API + media node with `make run`'s settings (SQLite, default workers);
+    `node_loop`: the media node daemon's event loop (VASMS_NODE_EVENT_LOOP)."""
     api_port, node_port = free_tcp_port(), free_tcp_port()
     node_listen = f"{HOST}:{node_port}"
     admin_password = secrets.token_urlsafe(12)
@@ -234,6 +235,7 @@ async def start_vasms(procs: Processes, tmp: Path) -> VasMs:
         VASMS_HTTP_HOST=HOST,
         VASMS_HTTP_PORT=str(api_port),
         VASMS_WORKER_BIN=str(WORKER_BIN),
+        VASMS_NODE_EVENT_LOOP=node_loop,
     )
     await procs.spawn("media-node", [str(BIN / "vasms-media-node")], env)
     api_process = await procs.spawn("control-api", [str(BIN / "vasms-control-api"), "serve"], env)
@@ -296,8 +298,13 @@ def rest_pairs(vas: VasMs, caps: dict[str, Any]) -> Callable[[], Awaitable[Pair]
 def grpc_pairs(
     stub: pb_grpc.MediaNodeStub, vas: VasMs, caps: dict[str, Any]
 ) -> Callable[[], Awaitable[Pair]]:
-    request = pb.ConsumeRequest(stream_id=vas.stream_id, client_id="bench")
-    request.rtp_capabilities.update(caps)
+    # As the control API asks (control_api/node_client.py): JSON both ways, no Struct.
+    request = pb.ConsumeRequest(
+        stream_id=vas.stream_id,
+        client_id="bench",
+        rtp_capabilities_json=json.dumps(caps),
+        json=True,
+    )
     metadata = (("authorization", f"Bearer {vas.node_token}"),)
 
     async def make() -> Pair:
@@ -484,11 +491,14 @@ def ratios(results: dict[str, list[Level]], levels: list[int]) -> None:
 SYSTEMS = ("rest", "node", "driver", "nodejs")
 
 
-async def main(levels: list[int], total: int, systems: tuple[str, ...] = SYSTEMS) -> None:
+async def main(
+    levels: list[int], total: int, systems: tuple[str, ...] = SYSTEMS, node_loop: str = "asyncio"
+) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="vasms-bench-"))
     procs = Processes(tmp)
     try:
-        vas = await start_vasms(procs, tmp)
+        vas = await start_vasms(procs, tmp, node_loop)
+        print(f"media node event loop: {node_loop}")
         nodejs = await start_nodejs(procs, tmp)
         bare_port = free_tcp_port()
         bare_argv = [sys.executable, str(REPO / "bench" / "bare_app.py"), str(bare_port)]
@@ -544,5 +554,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS), help="a subset (profiling)"
     )
+    parser.add_argument(
+        "--node-loop", choices=("asyncio", "uvloop"), default="asyncio", help="media node's loop"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.clients, args.requests, tuple(args.systems)))
+    asyncio.run(main(args.clients, args.requests, tuple(args.systems), args.node_loop))

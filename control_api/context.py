@@ -45,6 +45,9 @@ class AppContext:
     sockets: SocketRegistry | None = None
     # Per-replica limit state (consume buckets, login failures; services/quotas.py).
     limits: Limits | None = None
+    # Router RTP capabilities by (node id, stream id, producer id): a router's never
+    # change, and a restarted or moved stream has a new producer (services/viewers.py).
+    router_caps: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str, key: str | None = None) -> None:
         """Runs `coro` in the background, kept referenced until done; `key` dedups jobs."""

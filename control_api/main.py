@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlmodel import col, func, select
 
 from control_api import errors, logs, migrate, node_security, node_sync
-from control_api.api import health, web
+from control_api.api import failure_map, health, web
 from control_api.api import v2 as api_v2
 from control_api.api.v1 import ws as api_v1
 from control_api.auth import TokenCodec, ensure_first_admin
@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None, *, sync: bool = True) -> FastAP
     )
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     errors.install(app)
+    failure_map.install(app)
     app.include_router(health.router)
     app.include_router(api_v2.router(media=settings.enable_v2))
     if settings.enable_v1:

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from control_api.context import AppContext
-from control_api.errors import ApiError
+from control_api.failures import Failure, NodeUnavailable
 from control_api.models import Consumer, ConsumerState, Desired, MediaNode, Stream, StreamStatus
 from control_api.models import utcnow as now
 from control_api.node_client import NodeHandle, close_reason
@@ -51,9 +51,7 @@ def start(ctx: AppContext) -> None:
 
 
 async def refresh_load(ctx: AppContext, handle: NodeHandle) -> pb.Load:
-    load: pb.Load = await ctx.nodes.call(
-        handle, "GetLoad", pb.GetLoadRequest(), timeout_s=min(5.0, ctx.settings.grpc_timeout_s)
-    )
+    load = await ctx.nodes.get_load(handle, timeout_s=min(5.0, ctx.settings.grpc_timeout_s))
     if handle.node_id != load.node_id:
         log.info("node %s answers at %s", load.node_id, handle.address)
     handle.node_id = load.node_id  # type: ignore[assignment]
@@ -109,7 +107,7 @@ async def poll_load(ctx: AppContext, handle: NodeHandle) -> None:
             ):
                 last_sweep = time.monotonic()
                 await reconcile(ctx, handle)  # ends with the orphan sweep
-        except ApiError as exc:
+        except Failure as exc:
             log.debug("GetLoad %s failed: %s", handle.address, exc.detail)
         except Exception:
             log.exception("load poll of %s failed", handle.address)
@@ -178,7 +176,7 @@ async def watch(ctx: AppContext, handle: NodeHandle) -> None:
                 await asyncio.wait_for(call.initial_metadata(), 1.0)
             if call.done():  # refused at once (e.g. UNAUTHENTICATED)
                 code, details = await call.code(), await call.details()
-                raise ApiError(503, "node_unavailable", f"WatchEvents: {code.name} {details}")
+                raise NodeUnavailable(f"WatchEvents: {code.name} {details}")
             handle.watching = True
             log.info("watching events of node %s", handle.node_id)
             await reconcile(ctx, handle)
@@ -189,7 +187,7 @@ async def watch(ctx: AppContext, handle: NodeHandle) -> None:
             if call is not None:
                 call.cancel()
             raise
-        except (grpc.aio.AioRpcError, ApiError) as exc:
+        except (grpc.aio.AioRpcError, Failure) as exc:
             detail = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else exc.detail
             log.debug("event stream of %s ended: %s", handle.address, detail)
         except Exception:
@@ -267,7 +265,7 @@ def schedule_restart(ctx: AppContext, stream_id: str) -> None:
             try:
                 await stream_ops.start(ctx, session, stream, force=True)
                 log.info("stream restarted", extra={"stream_id": stream_id})
-            except ApiError as exc:
+            except Failure as exc:
                 log.warning("restart of %s failed: %s", stream_id, exc.detail)
 
     ctx.spawn(restart(), f"restart:{stream_id}", key=f"restart:{stream_id}")
@@ -283,10 +281,7 @@ async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
     was away) forgotten. A stream the database has never heard of is left alone: a control API
     on an empty or wrong database must not stop what another one runs.
     """
-    listed: pb.ListStreamsResponse = await ctx.nodes.call(
-        handle, "ListStreams", pb.ListStreamsRequest()
-    )
-    on_node = {info.stream_id: info for info in listed.streams}
+    on_node = {info.stream_id: info for info in await ctx.nodes.list_streams(handle)}
     async with ctx.sessions() as session:
         rows = await session.exec(
             select(Stream).where(
@@ -315,7 +310,7 @@ async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
                 handle.node_id,
             )
             continue
-        with contextlib.suppress(ApiError):
+        with contextlib.suppress(Failure):
             if row.desired == Desired.deleted.value or row.node_id != handle.node_id:
                 log.info(
                     "forgetting stream %s on node %s (row: %s on %s)",
@@ -324,16 +319,12 @@ async def reconcile(ctx: AppContext, handle: NodeHandle) -> None:
                     row.desired,
                     row.node_id,
                 )
-                await ctx.nodes.call(
-                    handle, "ForgetStream", pb.ForgetStreamRequest(stream_id=stream_id)
-                )
+                await ctx.nodes.forget_stream(handle, stream_id)
             elif row.desired == Desired.stopped.value and info.status != pb.STREAM_STATUS_STOPPED:
                 log.info(
                     "stopping stream %s on node %s (stopped meanwhile)", stream_id, handle.node_id
                 )
-                await ctx.nodes.call(
-                    handle, "StopStream", pb.StopStreamRequest(stream_id=stream_id)
-                )
+                await ctx.nodes.stop_stream(handle, stream_id)
     await sweep_orphans(ctx, handle)
 
 
@@ -343,7 +334,7 @@ def reconcile_soon(ctx: AppContext, handle: NodeHandle, why: str) -> None:
     async def run() -> None:
         try:
             await reconcile(ctx, handle)
-        except ApiError as exc:
+        except Failure as exc:
             log.debug("reconcile of %s (%s) failed: %s", handle.address, why, exc.detail)
 
     ctx.spawn(run(), f"reconcile:{handle.address}", key=f"reconcile:{handle.address}")
@@ -355,7 +346,7 @@ async def sweep_orphans(ctx: AppContext, handle: NodeHandle) -> None:
     Twice: a consumer another replica created a moment ago may not have its
     row yet; a sweep later it has, or it really is an orphan.
     """
-    dump: pb.NodeDump = await ctx.nodes.call(handle, "Dump", pb.DumpRequest())
+    dump = await ctx.nodes.dump(handle)
     ids = {c.id for c in dump.consumers if c.state != pb.CONSUMER_STATE_CLOSED}
     if not ids:
         handle.orphans = set()
@@ -372,8 +363,8 @@ async def sweep_orphans(ctx: AppContext, handle: NodeHandle) -> None:
     suspects = ids - known
     for consumer_id in suspects & handle.orphans:
         log.info("closing orphan consumer %s on node %s", consumer_id, handle.node_id)
-        with contextlib.suppress(ApiError):
-            await ctx.nodes.call(handle, "CloseConsumer", pb.ConsumerRef(consumer_id=consumer_id))
+        with contextlib.suppress(Failure):
+            await ctx.nodes.close_consumer(handle, consumer_id)
     handle.orphans = suspects - handle.orphans
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from control_api.errors import ApiError
+from control_api.failures import NoNodeAvailable
 from control_api.node_client import NodeHandle
 
 
@@ -33,8 +33,8 @@ class Candidate:
     outgoing_bitrate_bps: int
 
 
-def no_node(detail: str = "no media node available") -> ApiError:
-    return ApiError(503, "no_node_available", detail)
+def no_node(detail: str = "no media node available") -> NoNodeAvailable:
+    return NoNodeAvailable(detail)
 
 
 def available(candidates: Sequence[Candidate], stale_after_s: float) -> list[Candidate]:

@@ -8,6 +8,7 @@ never surface as UNKNOWN or INTERNAL.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -56,6 +57,17 @@ def _required(value: str, field: str) -> str:
     return value
 
 
+def _json_object(text: str, field: str) -> dict[str, Any]:
+    """A *_json request field: a JSON object, else INVALID_ARGUMENT naming the field."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidArgument(field, "not JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidArgument(field, "must be a JSON object")
+    return value
+
+
 class Servicer(pb_grpc.MediaNodeServicer):
     def __init__(self, node: MediaNode) -> None:
         self.node = node
@@ -64,7 +76,9 @@ class Servicer(pb_grpc.MediaNodeServicer):
     async def GetRouterCapabilities(
         self, request: pb.GetRouterCapabilitiesRequest, context: Any
     ) -> pb.RouterCapabilities:
-        return self.node.router_capabilities(_required(request.stream_id, "stream_id"))
+        return self.node.router_capabilities(
+            _required(request.stream_id, "stream_id"), as_json=request.json
+        )
 
     @_mapped
     async def StartStream(self, request: pb.StartStreamRequest, context: Any) -> pb.StreamInfo:
@@ -97,18 +111,25 @@ class Servicer(pb_grpc.MediaNodeServicer):
     @_mapped
     async def Consume(self, request: pb.ConsumeRequest, context: Any) -> pb.ConsumeResponse:
         _required(request.stream_id, "stream_id")
-        if not request.HasField("rtp_capabilities"):
+        if request.rtp_capabilities_json:
+            caps = _json_object(request.rtp_capabilities_json, "rtp_capabilities")
+        elif request.HasField("rtp_capabilities"):
+            caps = struct_to_dict(request.rtp_capabilities)
+        else:
             raise InvalidArgument("rtp_capabilities", "required")
-        dtls = (
-            struct_to_dict(request.dtls_parameters) if request.HasField("dtls_parameters") else None
-        )
+        dtls = None
+        if request.dtls_parameters_json:
+            dtls = _json_object(request.dtls_parameters_json, "dtls_parameters")
+        elif request.HasField("dtls_parameters"):
+            dtls = struct_to_dict(request.dtls_parameters)
         return await self.node.consume(
             request.stream_id,
             request.client_id,
-            struct_to_dict(request.rtp_capabilities),
+            caps,
             dtls,
             request.paused,
             audio=not request.no_audio,
+            as_json=request.json,
         )
 
     @_mapped

@@ -24,6 +24,7 @@ in about a tenth of a second.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -87,21 +88,24 @@ class Session:
         audio = self.audio
         return audio if audio is not None and audio.id == consumer_id else self.consumer
 
-    def info(self, consumer: Consumer | None = None) -> pb.ConsumerInfo:
-        """The video consumer's info, or ``consumer``'s (the audio one)."""
+    def info(self, consumer: Consumer | None = None, as_json: bool = False) -> pb.ConsumerInfo:
+        """The video consumer's info, or ``consumer``'s (the audio one); `as_json`: the
+        RTP parameters in rtp_parameters_json instead of the Struct (Consume's json)."""
         from media_node.convert import dict_to_struct
 
         consumer = consumer or self.consumer
         closed = self.closed_reason
         if consumer is not self.consumer and consumer.closed and not closed:
             closed = pb.CLOSE_REASON_REQUESTED
+        parameters = dict(consumer.rtp_parameters)
         return pb.ConsumerInfo(
             id=consumer.id,
             stream_id=self.stream_id,
             transport_id=self.transport.id,
             producer_id=consumer.producer_id,
             kind=consumer.kind,
-            rtp_parameters=dict_to_struct(dict(consumer.rtp_parameters)),
+            rtp_parameters=None if as_json else dict_to_struct(parameters),
+            rtp_parameters_json=json.dumps(parameters) if as_json else "",
             state=pb.CONSUMER_STATE_CLOSED if closed else self.state,
             closed_reason=closed,
             client_id=self.client_id,

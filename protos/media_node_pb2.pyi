@@ -251,44 +251,60 @@ class StreamInfo(_message.Message):
     def __init__(self, stream_id: _Optional[str] = ..., status: _Optional[_Union[StreamStatus, str]] = ..., status_reason: _Optional[str] = ..., producer_id: _Optional[str] = ..., codec: _Optional[_Union[Codec, str]] = ..., source: _Optional[_Union[StreamSource, _Mapping]] = ..., ingest: _Optional[_Union[IngestStats, _Mapping]] = ..., rtp_endpoint: _Optional[_Union[RtpEndpoint, _Mapping]] = ..., consumer_count: _Optional[int] = ..., worker_pid: _Optional[int] = ..., node_id: _Optional[str] = ..., video: _Optional[_Union[VideoInfo, _Mapping]] = ..., audio: _Optional[_Union[AudioInfo, _Mapping]] = ..., audio_producer_id: _Optional[str] = ...) -> None: ...
 
 class GetRouterCapabilitiesRequest(_message.Message):
-    __slots__ = ("stream_id",)
+    __slots__ = ("stream_id", "json")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
-    def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
+    json: bool
+    def __init__(self, stream_id: _Optional[str] = ..., json: _Optional[bool] = ...) -> None: ...
 
 class RouterCapabilities(_message.Message):
-    __slots__ = ("rtp_capabilities",)
+    __slots__ = ("rtp_capabilities", "rtp_capabilities_json")
     RTP_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    RTP_CAPABILITIES_JSON_FIELD_NUMBER: _ClassVar[int]
     rtp_capabilities: _struct_pb2.Struct
-    def __init__(self, rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    rtp_capabilities_json: str
+    def __init__(self, rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., rtp_capabilities_json: _Optional[str] = ...) -> None: ...
 
 class ConsumeRequest(_message.Message):
-    __slots__ = ("stream_id", "client_id", "rtp_capabilities", "dtls_parameters", "paused", "no_audio")
+    __slots__ = ("stream_id", "client_id", "rtp_capabilities", "dtls_parameters", "paused", "no_audio", "rtp_capabilities_json", "dtls_parameters_json", "json")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     RTP_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     DTLS_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     PAUSED_FIELD_NUMBER: _ClassVar[int]
     NO_AUDIO_FIELD_NUMBER: _ClassVar[int]
+    RTP_CAPABILITIES_JSON_FIELD_NUMBER: _ClassVar[int]
+    DTLS_PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    JSON_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     client_id: str
     rtp_capabilities: _struct_pb2.Struct
     dtls_parameters: _struct_pb2.Struct
     paused: bool
     no_audio: bool
-    def __init__(self, stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., paused: _Optional[bool] = ..., no_audio: _Optional[bool] = ...) -> None: ...
+    rtp_capabilities_json: str
+    dtls_parameters_json: str
+    json: bool
+    def __init__(self, stream_id: _Optional[str] = ..., client_id: _Optional[str] = ..., rtp_capabilities: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., paused: _Optional[bool] = ..., no_audio: _Optional[bool] = ..., rtp_capabilities_json: _Optional[str] = ..., dtls_parameters_json: _Optional[str] = ..., json: _Optional[bool] = ...) -> None: ...
 
 class TransportInfo(_message.Message):
-    __slots__ = ("id", "ice_parameters", "ice_candidates", "dtls_parameters")
+    __slots__ = ("id", "ice_parameters", "ice_candidates", "dtls_parameters", "ice_parameters_json", "ice_candidates_json", "dtls_parameters_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     ICE_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     ICE_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     DTLS_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    ICE_PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ICE_CANDIDATES_JSON_FIELD_NUMBER: _ClassVar[int]
+    DTLS_PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     ice_parameters: _struct_pb2.Struct
     ice_candidates: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
     dtls_parameters: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., ice_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., ice_candidates: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    ice_parameters_json: str
+    ice_candidates_json: str
+    dtls_parameters_json: str
+    def __init__(self, id: _Optional[str] = ..., ice_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., ice_candidates: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., dtls_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., ice_parameters_json: _Optional[str] = ..., ice_candidates_json: _Optional[str] = ..., dtls_parameters_json: _Optional[str] = ...) -> None: ...
 
 class ConsumerStats(_message.Message):
     __slots__ = ("bitrate_bps", "packets_sent", "packets_lost", "score", "nack_count", "nack_packet_count", "packets_retransmitted", "pli_count", "fir_count", "round_trip_time_ms")
@@ -315,7 +331,7 @@ class ConsumerStats(_message.Message):
     def __init__(self, bitrate_bps: _Optional[int] = ..., packets_sent: _Optional[int] = ..., packets_lost: _Optional[int] = ..., score: _Optional[int] = ..., nack_count: _Optional[int] = ..., nack_packet_count: _Optional[int] = ..., packets_retransmitted: _Optional[int] = ..., pli_count: _Optional[int] = ..., fir_count: _Optional[int] = ..., round_trip_time_ms: _Optional[float] = ...) -> None: ...
 
 class ConsumerInfo(_message.Message):
-    __slots__ = ("id", "stream_id", "transport_id", "producer_id", "kind", "rtp_parameters", "state", "closed_reason", "client_id", "paused", "stats", "ice_state", "dtls_state")
+    __slots__ = ("id", "stream_id", "transport_id", "producer_id", "kind", "rtp_parameters", "state", "closed_reason", "client_id", "paused", "stats", "ice_state", "dtls_state", "rtp_parameters_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     TRANSPORT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -329,6 +345,7 @@ class ConsumerInfo(_message.Message):
     STATS_FIELD_NUMBER: _ClassVar[int]
     ICE_STATE_FIELD_NUMBER: _ClassVar[int]
     DTLS_STATE_FIELD_NUMBER: _ClassVar[int]
+    RTP_PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     stream_id: str
     transport_id: str
@@ -342,7 +359,8 @@ class ConsumerInfo(_message.Message):
     stats: ConsumerStats
     ice_state: str
     dtls_state: str
-    def __init__(self, id: _Optional[str] = ..., stream_id: _Optional[str] = ..., transport_id: _Optional[str] = ..., producer_id: _Optional[str] = ..., kind: _Optional[str] = ..., rtp_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state: _Optional[_Union[ConsumerState, str]] = ..., closed_reason: _Optional[_Union[CloseReason, str]] = ..., client_id: _Optional[str] = ..., paused: _Optional[bool] = ..., stats: _Optional[_Union[ConsumerStats, _Mapping]] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ...) -> None: ...
+    rtp_parameters_json: str
+    def __init__(self, id: _Optional[str] = ..., stream_id: _Optional[str] = ..., transport_id: _Optional[str] = ..., producer_id: _Optional[str] = ..., kind: _Optional[str] = ..., rtp_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state: _Optional[_Union[ConsumerState, str]] = ..., closed_reason: _Optional[_Union[CloseReason, str]] = ..., client_id: _Optional[str] = ..., paused: _Optional[bool] = ..., stats: _Optional[_Union[ConsumerStats, _Mapping]] = ..., ice_state: _Optional[str] = ..., dtls_state: _Optional[str] = ..., rtp_parameters_json: _Optional[str] = ...) -> None: ...
 
 class ConsumeResponse(_message.Message):
     __slots__ = ("transport", "consumer", "connected", "audio")

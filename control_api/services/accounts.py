@@ -18,15 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_api.auth import Principal, hash_password, verify_password
 from control_api.context import AppContext
-from control_api.errors import ApiError, not_found
+from control_api.failures import InvalidRequest, LastAdmin, WrongPassword, not_found
 from control_api.models import Consumer, ConsumerState, Role, User
 from control_api.services import viewers
 
 log = logging.getLogger(__name__)
 
 
-def last_admin() -> ApiError:
-    return ApiError(409, "last_admin", "the last enabled admin cannot be disabled or removed")
+def last_admin() -> LastAdmin:
+    return LastAdmin("the last enabled admin cannot be disabled or removed")
 
 
 async def get_or_404(session: AsyncSession, user_id: str) -> User:
@@ -123,9 +123,9 @@ async def change_password(
     """Sets a new password after checking the current one; revokes every older token."""
     user = await get_or_404(session, principal.id)
     if not await verify_password(user.password_hash, current):
-        raise ApiError(403, "invalid_credentials", "current password is wrong")
+        raise WrongPassword("current password is wrong")
     if current == new:
-        raise ApiError(422, "invalid_request", "new password must differ from the current one")
+        raise InvalidRequest("new password must differ from the current one")
     user.password_hash = await hash_password(new)
     session.add(user)
     await _bump_version(session, user.id)

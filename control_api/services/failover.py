@@ -17,7 +17,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_api.context import AppContext
-from control_api.errors import ApiError
+from control_api.failures import Failure, NoNodeAvailable
 from control_api.models import Consumer, ConsumerState, Desired, Stream, StreamStatus, utcnow
 from control_api.node_client import NodeHandle
 from control_api.placement import place
@@ -78,7 +78,7 @@ async def _move(ctx: AppContext, stream_id: str, dead: str) -> bool:
                 stream_counts=await stream_ops.streams_per_node(session, but=stream_id),
                 exclude=dead,
             )
-        except ApiError:
+        except NoNodeAvailable:
             return True  # no healthy node: it stays where it is until one is
         assert target.node_id is not None
         result = await session.exec(
@@ -111,10 +111,8 @@ async def _move(ctx: AppContext, stream_id: str, dead: str) -> bool:
         if stream is None:
             return True
         try:
-            info = await ctx.nodes.call(
-                target, "StartStream", stream_ops.start_request(stream), stream_ops.START_ERRORS
-            )
-        except ApiError as exc:
+            info = await stream_ops.start_on(ctx, target, stream)
+        except Failure as exc:
             log.warning("failover start of %s on %s failed: %s", stream_id, target.node_id, exc)
             await stream_ops.mark(
                 session, [stream_id], StreamStatus.error, f"failover start failed: {exc.detail}"

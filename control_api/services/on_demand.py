@@ -28,10 +28,9 @@ from sqlalchemy import exists
 from sqlmodel import col, select, update
 
 from control_api.context import AppContext
-from control_api.errors import ApiError
+from control_api.failures import Failure, NotFound, StreamNotLive, StreamStartTimeout
 from control_api.models import Consumer, ConsumerState, Desired, Stream, StreamStatus, utcnow
 from control_api.services import streams as stream_ops
-from protos import media_node_pb2 as pb
 
 log = logging.getLogger(__name__)
 IDLE_REASON = "on demand: pulled at the first viewer"
@@ -52,9 +51,9 @@ def notify(stream_id: str) -> None:
         event.set()
 
 
-def start_timeout(stream_id: str, seconds: float, status: str, reason: str) -> ApiError:
+def start_timeout(stream_id: str, seconds: float, status: str, reason: str) -> StreamStartTimeout:
     detail = f"stream {stream_id} did not go live within {seconds:g} s ({status}"
-    return ApiError(504, "stream_start_timeout", detail + (f": {reason})" if reason else ")"))
+    return StreamStartTimeout(detail + (f": {reason})" if reason else ")"))
 
 
 async def start(ctx: AppContext, session: Any, stream: Stream) -> Stream:
@@ -129,7 +128,7 @@ async def _claim_and_start(ctx: AppContext, session: Any, row: Stream) -> None:
     log.info("on-demand start", extra={"stream_id": row.id})
     try:
         await stream_ops.start(ctx, session, row, force=True)
-    except ApiError:
+    except Failure:
         # Back to idle so the next consume tries again (no node took it).
         await session.exec(
             update(Stream)
@@ -151,7 +150,7 @@ async def _wait_live(ctx: AppContext, stream_id: str) -> Stream:
             async with ctx.sessions() as session:
                 row = await session.get(Stream, stream_id)
             if row is None or row.desired != Desired.running.value:
-                raise ApiError(409, "stream_not_live", f"stream {stream_id} was stopped")
+                raise StreamNotLive(f"stream {stream_id} was stopped")
             if row.status == StreamStatus.live.value:
                 return row
             left = deadline - time.monotonic()
@@ -247,10 +246,11 @@ async def _forget(ctx: AppContext, stream_id: str, node_id: str) -> None:
     if handle is None:
         return
     try:
-        await ctx.nodes.call(handle, "ForgetStream", pb.ForgetStreamRequest(stream_id=stream_id))
-    except ApiError as exc:
-        if exc.status != 404:
-            log.warning("release of %s on %s: %s", stream_id, node_id, exc.detail)
+        await ctx.nodes.forget_stream(handle, stream_id)
+    except NotFound:
+        pass
+    except Failure as exc:
+        log.warning("release of %s on %s: %s", stream_id, node_id, exc.detail)
 
 
 async def sweeper(ctx: AppContext) -> None:

@@ -18,25 +18,21 @@ one account must not be able to exhaust a node. Over a limit the API answers
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_api.auth import Principal
 from control_api.config import Settings
-from control_api.errors import ApiError
+from control_api.failures import QuotaExceeded
+from control_api.hot_path import HotPath
 from control_api.metrics import ApiMetrics
 from control_api.models import Consumer, ConsumerState
 from control_api.services.throttle import LoginThrottle
-
-
-def quota_exceeded(detail: str, retry_after: float | None = None) -> ApiError:
-    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after else None
-    return ApiError(429, "quota_exceeded", detail, headers)
 
 
 class TokenBucket:
@@ -86,9 +82,9 @@ class Limits:
             settings.login_max_failures_per_username,
         )
 
-    def rejected(self, limit: str, detail: str, retry_after: float | None = None) -> ApiError:
+    def rejected(self, limit: str, detail: str, retry_after: float | None = None) -> QuotaExceeded:
         self.metrics.quota_rejections.inc(limit)
-        return quota_exceeded(detail, retry_after)
+        return QuotaExceeded(detail, retry_after)
 
 
 class HasLimits(Protocol):
@@ -97,6 +93,7 @@ class HasLimits(Protocol):
     settings: Settings
     metrics: ApiMetrics
     limits: Limits | None
+    hot: HotPath | None
 
 
 def limits_of(ctx: HasLimits) -> Limits:
@@ -116,11 +113,25 @@ async def open_consumers(session: AsyncSession, user_id: str) -> int:
     return int(result.one())
 
 
+OPEN_VIEWERS = select(func.count(func.distinct(Consumer.transport_id))).where(
+    col(Consumer.owner_id) == bindparam("owner_id"),
+    col(Consumer.state) != ConsumerState.closed.value,
+)
+
+
+async def open_viewers(ctx: HasLimits, session: AsyncSession, user_id: str) -> int:
+    """`open_consumers` on HotPath when there is one (every consume asks)."""
+    if ctx.hot is None:
+        return await open_consumers(session, user_id)
+    rows = await ctx.hot.execute(OPEN_VIEWERS, {"owner_id": user_id})
+    return int(rows[0][0])
+
+
 async def check_consume(ctx: HasLimits, session: AsyncSession, user: Principal) -> None:
-    """Raises 429 `quota_exceeded` when `user` may not create one more consumer now."""
+    """Raises `QuotaExceeded` when `user` may not create one more consumer now."""
     limits = limits_of(ctx)
     cap = ctx.settings.max_consumers_per_user
-    if await open_consumers(session, user.id) >= cap:
+    if await open_viewers(ctx, session, user.id) >= cap:
         raise limits.rejected("consumers_per_user", f"at most {cap} open consumers per user")
     wait = limits.consume_rate.take(user.id)
     if wait is not None:
@@ -129,7 +140,7 @@ async def check_consume(ctx: HasLimits, session: AsyncSession, user: Principal) 
 
 
 def check_socket_transports(ctx: HasLimits, open_now: int) -> None:
-    """Raises 429 `quota_exceeded` when a V1 socket holds its maximum of transports."""
+    """Raises `QuotaExceeded` when a V1 socket holds its maximum of transports."""
     cap = ctx.settings.max_transports_per_socket
     if open_now >= cap:
         raise limits_of(ctx).rejected(

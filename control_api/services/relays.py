@@ -29,7 +29,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_api.context import AppContext
-from control_api.errors import ApiError
+from control_api.failures import Failure, NotFound, RelayUnavailable
 from control_api.models import Consumer, ConsumerState, Relay, Stream
 from control_api.node_client import NodeHandle
 from protos import media_node_pb2 as pb
@@ -76,7 +76,7 @@ async def viewer_node(
     )
     try:
         await ensure(ctx, session, stream, origin, edge)
-    except ApiError as exc:
+    except Failure as exc:
         log.warning("relay of %s to %s failed: %s", stream.id, edge.node_id, exc.detail)
         return origin
     return edge
@@ -115,19 +115,10 @@ async def ensure(
 
 
 async def _handshake(ctx: AppContext, row: Relay, origin: NodeHandle, edge: NodeHandle) -> None:
-    def opening(role: int) -> pb.OpenRelayRequest:
-        return pb.OpenRelayRequest(relay_id=row.id, stream_id=row.stream_id, role=role)
-
-    o = await ctx.nodes.call(origin, "OpenRelay", opening(pb.RELAY_ROLE_ORIGIN))
-    e = await ctx.nodes.call(edge, "OpenRelay", opening(pb.RELAY_ROLE_EDGE))
-    piped = await ctx.nodes.call(
-        origin, "ConnectRelay", pb.ConnectRelayRequest(relay_id=row.id, peer=e.endpoint)
-    )
-    await ctx.nodes.call(
-        edge,
-        "ConnectRelay",
-        pb.ConnectRelayRequest(relay_id=row.id, peer=o.endpoint, producers=piped.producers),
-    )
+    o = await ctx.nodes.open_relay(origin, row.id, row.stream_id, origin=True)
+    e = await ctx.nodes.open_relay(edge, row.id, row.stream_id, origin=False)
+    piped = await ctx.nodes.connect_relay(origin, row.id, peer=e, producers=None)
+    await ctx.nodes.connect_relay(edge, row.id, peer=o, producers=piped)
 
 
 async def _wait_ready(ctx: AppContext, stream_id: str, edge_node_id: str) -> None:
@@ -147,7 +138,7 @@ async def _wait_ready(ctx: AppContext, stream_id: str, edge_node_id: str) -> Non
         if row.ready:
             return
         await asyncio.sleep(0.1)  # the other replica's handshake: nothing to await here
-    raise ApiError(503, "relay_unavailable", f"relay of {stream_id} to {edge_node_id} not ready")
+    raise RelayUnavailable(f"relay of {stream_id} to {edge_node_id} not ready")
 
 
 async def _close_sides(
@@ -158,12 +149,11 @@ async def _close_sides(
         if handle is None or node_id == lost:
             continue
         try:
-            await ctx.nodes.call(
-                handle, "CloseRelay", pb.CloseRelayRequest(relay_id=row.id, reason=reason)
-            )
-        except ApiError as exc:
-            if exc.status != 404:
-                log.debug("closing relay %s on %s: %s", row.id, node_id, exc.detail)
+            await ctx.nodes.close_relay(handle, row.id, reason)
+        except NotFound:
+            pass
+        except Failure as exc:
+            log.debug("closing relay %s on %s: %s", row.id, node_id, exc.detail)
 
 
 async def _take(session: AsyncSession, relay_id: str) -> Relay | None:

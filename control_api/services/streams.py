@@ -15,14 +15,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
 from sqlalchemy import delete as sql_delete
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_api.auth import Principal
 from control_api.context import AppContext
-from control_api.errors import ApiError, not_found
+from control_api.failures import Failure, NotFound, StreamRunning, not_found
 from control_api.models import (
     Consumer,
     ConsumerState,
@@ -31,7 +31,7 @@ from control_api.models import (
     StreamStatus,
     utcnow,
 )
-from control_api.node_client import CODEC_NAMES, CODECS, ErrorMap, NodeHandle, stream_status
+from control_api.node_client import CODEC_NAMES, NodeHandle, stream_status
 from control_api.placement import place
 from control_api.schemas.streams import StreamCreate, StreamOut
 from protos import media_node_pb2 as pb
@@ -118,6 +118,30 @@ async def list_out(session: AsyncSession, show_rtp_endpoint: bool = False) -> li
     )
     counts = await consumer_counts(session, [s.id for s in streams])
     return [to_out(s, counts.get(s.id, 0), show_rtp_endpoint) for s in streams]
+
+
+OPEN_VIEWERS_OF = select(func.count()).where(
+    col(Consumer.stream_id) == bindparam("stream_id"),
+    _open_consumers(),
+    col(Consumer.kind) != "audio",
+)
+
+
+async def find(ctx: AppContext, stream_id: str) -> Stream:
+    """`get_or_404` without a session (HotPath): a detached row for the read-only
+    request paths (GET, router capabilities, consume); never add it to a session."""
+    assert ctx.hot is not None
+    stream = await ctx.hot.get(Stream, stream_id)
+    if stream is None or stream.desired == Desired.deleted.value:
+        raise not_found("stream", stream_id)
+    return stream
+
+
+async def out_hot(ctx: AppContext, stream: Stream, show_rtp_endpoint: bool = False) -> StreamOut:
+    """`out` with the viewer count read on HotPath."""
+    assert ctx.hot is not None
+    rows = await ctx.hot.execute(OPEN_VIEWERS_OF, {"stream_id": stream.id})
+    return to_out(stream, int(rows[0][0]), show_rtp_endpoint)
 
 
 async def get_or_404(session: AsyncSession, stream_id: str) -> Stream:
@@ -288,15 +312,11 @@ async def streams_per_node(session: AsyncSession, but: str | None = None) -> dic
     return {str(node): int(n) for node, n in rows.all()}
 
 
-def start_request(stream: Stream) -> pb.StartStreamRequest:
-    return pb.StartStreamRequest(
-        stream_id=stream.id,
-        source=source_to_pb(stream.source),
-        codec=CODECS.get(stream.codec or "", pb.CODEC_UNSPECIFIED),
+async def start_on(ctx: AppContext, handle: NodeHandle, stream: Stream) -> pb.StreamInfo:
+    """StartStream of the row's source and codec on `handle` (idempotent on the node)."""
+    return await ctx.nodes.start_stream(
+        handle, stream.id, source_to_pb(stream.source), stream.codec
     )
-
-
-START_ERRORS = ErrorMap(precondition=(409, "conflict"), invalid=(422, "invalid_request"))
 
 
 async def start(
@@ -324,10 +344,9 @@ async def start(
     stream.updated_at = utcnow()
     session.add(stream)
     await session.commit()
-    request = start_request(stream)
     try:
-        info = await ctx.nodes.call(handle, "StartStream", request, START_ERRORS)
-    except ApiError:
+        info = await start_on(ctx, handle, stream)
+    except Failure:
         stream.desired, stream.node_id = previous
         session.add(stream)
         await session.commit()
@@ -357,14 +376,12 @@ async def _undo_start(ctx: AppContext, handle: NodeHandle, stream: Stream) -> No
         handle.node_id,
         extra={"stream_id": stream.id},
     )
-    request = (
-        pb.ForgetStreamRequest(stream_id=stream.id)
-        if elsewhere
-        else pb.StopStreamRequest(stream_id=stream.id)
-    )
     try:
-        await ctx.nodes.call(handle, method, request)
-    except ApiError as exc:
+        if elsewhere:
+            await ctx.nodes.forget_stream(handle, stream.id)
+        else:
+            await ctx.nodes.stop_stream(handle, stream.id)
+    except Failure as exc:
         # The node's reconciliation stops it when it answers again.
         log.warning("undo of start on %s failed: %s", handle.node_id, exc.detail)
 
@@ -398,17 +415,16 @@ async def stop(ctx: AppContext, session: AsyncSession, stream: Stream) -> Stream
     info: pb.StreamInfo | None = None
     if handle is not None:
         try:
-            info = await ctx.nodes.call(
-                handle, "StopStream", pb.StopStreamRequest(stream_id=stream.id)
+            info = await ctx.nodes.stop_stream(handle, stream.id)
+        except NotFound:
+            pass
+        except Failure as exc:
+            log.warning(
+                "stop: node %s did not answer (%s); it will be reconciled",
+                stream.node_id,
+                exc.detail,
+                extra={"stream_id": stream.id},
             )
-        except ApiError as exc:
-            if exc.status != 404:
-                log.warning(
-                    "stop: node %s did not answer (%s); it will be reconciled",
-                    stream.node_id,
-                    exc.detail,
-                    extra={"stream_id": stream.id},
-                )
     if info is None:
         info = pb.StreamInfo(stream_id=stream.id, status=pb.STREAM_STATUS_STOPPED)
     stopped = pb.StreamInfo()
@@ -431,7 +447,7 @@ async def delete(ctx: AppContext, session: AsyncSession, stream: Stream) -> None
     forgets it. When a node cannot be told now, a hidden tombstone row (404 to the API)
     stays so that node forgets the stream when it answers again (node_sync.reconcile)."""
     if stream.desired == Desired.running.value:
-        raise ApiError(409, "stream_running", f"stream {stream.id} is running; stop it first")
+        raise StreamRunning(f"stream {stream.id} is running; stop it first")
     await session.exec(sql_delete(Consumer).where(col(Consumer.stream_id) == stream.id))
     told = await forget_everywhere(ctx, stream.id)
     if told:
@@ -452,12 +468,10 @@ async def forget_everywhere(ctx: AppContext, stream_id: str) -> bool:
         if handle.down:
             return False
         try:
-            await ctx.nodes.call(
-                handle, "ForgetStream", pb.ForgetStreamRequest(stream_id=stream_id)
-            )
-        except ApiError as exc:
-            if exc.status == 404:
-                return True
+            await ctx.nodes.forget_stream(handle, stream_id)
+        except NotFound:
+            return True
+        except Failure as exc:
             log.warning(
                 "delete: node %s not told (%s); it forgets the stream when it answers",
                 handle.node_id or handle.address,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, bindparam, insert, or_
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
@@ -27,36 +28,56 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_api.auth import Principal
 from control_api.context import AppContext
-from control_api.errors import ApiError, not_found
+from control_api.failures import ConsumerClosed, Failure, NotFound, StreamNotLive, not_found
+from control_api.hot_path import HotPath
 from control_api.models import Consumer, ConsumerState, Desired, Stream, StreamStatus, utcnow
-from control_api.node_client import CONSUMER_STATE, ErrorMap, close_reason
-from control_api.rtp import complete_capabilities, dict_to_struct, struct_to_dict
+from control_api.node_client import NodeHandle
+from control_api.rtp import complete_capabilities
 from control_api.schemas.media import ConsumerOut, ConsumerStats
 from control_api.services import on_demand, quotas, relays
-from protos import media_node_pb2 as pb
 
 log = logging.getLogger(__name__)
 
-STREAM_ERRORS = ErrorMap(
-    not_found=(409, "stream_not_live"),  # in our DB but not on its node: not live
-    precondition=(409, "stream_not_live"),
-    invalid=(422, "invalid_request"),
-    invalid_caps=(422, "cannot_consume"),
+
+CONSUMERS = Consumer.__table__  # type: ignore[attr-defined]
+COLUMNS = [c.name for c in CONSUMERS.columns]
+# The consume path's writes as prepared Core statements on HotPath (control_api/
+# hot_path.py): one INSERT for the video row and its audio row (one write per viewer),
+# one DELETE for a consumer and, for a video one, the audio row on its transport.
+INSERT_ONE = insert(CONSUMERS).values({c: bindparam(f"a_{c}") for c in COLUMNS})
+INSERT_TWO = insert(CONSUMERS).values(
+    [{c: bindparam(f"a_{c}") for c in COLUMNS}, {c: bindparam(f"b_{c}") for c in COLUMNS}]
 )
-CONNECT_ERRORS = ErrorMap(precondition=(409, "already_connected"))
-CONSUMER_ERRORS = ErrorMap(precondition=(409, "consumer_closed"))
+DELETE_VIEWER = (
+    sa_delete(CONSUMERS)
+    .where(
+        or_(
+            CONSUMERS.c.id == bindparam("consumer_id"),
+            and_(
+                CONSUMERS.c.transport_id == bindparam("audio_of_transport"),
+                CONSUMERS.c.kind == "audio",
+            ),
+        )
+    )
+    .returning(CONSUMERS.c.id)
+)
+
+
+def hot_path(ctx: AppContext) -> HotPath:
+    assert ctx.hot is not None, "the lifespan builds HotPath"
+    return ctx.hot
 
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def not_live(stream: Stream) -> ApiError:
-    return ApiError(409, "stream_not_live", f"stream {stream.id} is not live ({stream.status})")
+def not_live(stream: Stream) -> StreamNotLive:
+    return StreamNotLive(f"stream {stream.id} is not live ({stream.status})")
 
 
-def _hosted(ctx: AppContext, stream: Stream) -> Any:
-    """The node handle of a stream that may be live; 409 when it cannot be."""
+def _hosted(ctx: AppContext, stream: Stream) -> NodeHandle:
+    """The node handle of a stream that may be live; `StreamNotLive` when it cannot be."""
     if (
         stream.node_id is None
         or stream.desired != Desired.running.value
@@ -66,16 +87,28 @@ def _hosted(ctx: AppContext, stream: Stream) -> Any:
     return ctx.nodes.by_id(stream.node_id)
 
 
+CAPS_CACHE_MAX = 4096
+
+
 async def router_capabilities(ctx: AppContext, stream: Stream) -> dict[str, Any]:
+    """The stream's router capabilities, asked of its node once per producer.
+
+    Keyed by (node, stream, producer): a restart or a move gives the stream a new
+    producer id (the row's, as the node reported it), so a stale entry is never read;
+    entries of gone producers are dropped wholesale when the cache is full.
+    """
     stream = await on_demand.ensure_live(ctx, stream)
     handle = _hosted(ctx, stream)
-    reply = await ctx.nodes.call(
-        handle,
-        "GetRouterCapabilities",
-        pb.GetRouterCapabilitiesRequest(stream_id=stream.id),
-        STREAM_ERRORS,
-    )
-    return complete_capabilities(struct_to_dict(reply.rtp_capabilities))
+    key = (str(stream.node_id), stream.id, stream.producer_id or "")
+    cached = ctx.router_caps.get(key) if stream.producer_id else None
+    if cached is not None:
+        return cached
+    caps = complete_capabilities(await ctx.nodes.router_capabilities(handle, stream.id))
+    if stream.producer_id:
+        if len(ctx.router_caps) >= CAPS_CACHE_MAX:
+            ctx.router_caps.clear()
+        ctx.router_caps[key] = caps
+    return caps
 
 
 @dataclass(frozen=True)
@@ -108,36 +141,29 @@ async def consume(
     to, services/relays.py) and records the consumer."""
     stream = await on_demand.ensure_live(ctx, stream)
     handle = await relays.viewer_node(ctx, session, stream, _hosted(ctx, stream))
-    await quotas.check_consume(ctx, session, user)  # 429 quota_exceeded
-    request = pb.ConsumeRequest(
-        stream_id=stream.id,
-        client_id=client_id,
-        rtp_capabilities=dict_to_struct(rtp_capabilities),
-        paused=paused,
-        no_audio=not audio,
+    await quotas.check_consume(ctx, session, user)  # QuotaExceeded
+    reply = await ctx.nodes.consume(
+        handle, stream.id, client_id, rtp_capabilities, dtls_parameters, paused, audio
     )
-    if dtls_parameters is not None:
-        request.dtls_parameters.CopyFrom(dict_to_struct(dtls_parameters))
-    reply: pb.ConsumeResponse = await ctx.nodes.call(handle, "Consume", request, STREAM_ERRORS)
-    info, transport = reply.consumer, reply.transport
-    state = CONSUMER_STATE.get(info.state, ConsumerState.new)
+    info = reply.consumer
+    state = info.state
     if dtls_parameters is not None and state == ConsumerState.new:
         state = ConsumerState.connecting
     row = Consumer(
         id=info.id,
         stream_id=stream.id,
         node_id=str(handle.node_id),
-        transport_id=transport.id or info.transport_id,
+        transport_id=reply.transport["id"],
         owner_id=user.id,
         client_id=client_id,
         producer_id=info.producer_id,
-        kind=info.kind or "video",
+        kind=info.kind,
         origin=origin,
         paused=info.paused,
         state=state.value,
     )
     audio_row = None
-    if reply.HasField("audio"):
+    if reply.audio is not None:
         audio_row = Consumer(
             id=reply.audio.id,
             stream_id=stream.id,
@@ -152,9 +178,7 @@ async def consume(
             state=state.value,
         )
     try:
-        await _insert(session, row)
-        if audio_row is not None:
-            await _insert(session, audio_row)
+        await _insert_rows(ctx, session, row, audio_row)
     except Exception:
         await _close_on_node(ctx, row)  # the transport, and the audio consumer with it
         if audio_row is not None:
@@ -173,19 +197,28 @@ async def consume(
     )
     return Consumed(
         consumer=row,
-        rtp_parameters=struct_to_dict(info.rtp_parameters),
-        transport={
-            "id": row.transport_id,
-            "iceParameters": struct_to_dict(transport.ice_parameters),
-            "iceCandidates": [struct_to_dict(c) for c in transport.ice_candidates],
-            "dtlsParameters": struct_to_dict(transport.dtls_parameters),
-        },
+        rtp_parameters=info.rtp_parameters,
+        transport=reply.transport,
         connected=reply.connected,
         audio=audio_row,
-        audio_rtp_parameters=(
-            struct_to_dict(reply.audio.rtp_parameters) if audio_row is not None else None
-        ),
+        audio_rtp_parameters=reply.audio.rtp_parameters if reply.audio is not None else None,
     )
+
+
+async def _insert_rows(
+    ctx: AppContext, session: AsyncSession, row: Consumer, audio_row: Consumer | None
+) -> None:
+    """Both rows in one statement; on a conflict (a tombstone the event sync wrote
+    first) row by row through the session, which merges into the tombstone."""
+    params = {f"a_{k}": v for k, v in row.model_dump().items()}
+    if audio_row is not None:
+        params.update({f"b_{k}": v for k, v in audio_row.model_dump().items()})
+    try:
+        await hot_path(ctx).execute(INSERT_ONE if audio_row is None else INSERT_TWO, params)
+    except IntegrityError:
+        await _insert(session, row)
+        if audio_row is not None:
+            await _insert(session, audio_row)
 
 
 async def _insert(session: AsyncSession, row: Consumer) -> None:
@@ -210,10 +243,11 @@ async def _close_on_node(ctx: AppContext, row: Consumer) -> None:
     if handle is None:
         return
     try:
-        await ctx.nodes.call(handle, "CloseConsumer", pb.ConsumerRef(consumer_id=row.id))
-    except ApiError as exc:
-        if exc.status != 404:
-            log.warning("could not close consumer %s on its node: %s", row.id, exc.detail)
+        await ctx.nodes.close_consumer(handle, row.id)
+    except NotFound:
+        pass
+    except Failure as exc:
+        log.warning("could not close consumer %s on its node: %s", row.id, exc.detail)
 
 
 def _expired(ctx: AppContext, row: Consumer) -> bool:
@@ -228,6 +262,15 @@ async def owned(
 ) -> Consumer:
     """The user's consumer, or 404 (unknown, someone else's, or closed > TTL ago)."""
     row = await session.get(Consumer, consumer_id)
+    if row is None or row.owner_id != user.id or _expired(ctx, row):
+        raise not_found("consumer", consumer_id)
+    return row
+
+
+async def owned_row(ctx: AppContext, user: Principal, consumer_id: str) -> Consumer:
+    """`owned` without a session (HotPath): a detached row to read or close, never to
+    add to a session."""
+    row = await hot_path(ctx).get(Consumer, consumer_id)
     if row is None or row.owner_id != user.id or _expired(ctx, row):
         raise not_found("consumer", consumer_id)
     return row
@@ -296,18 +339,13 @@ async def connect(
 ) -> None:
     row = await owned_transport(session, user, transport_id)
     handle = ctx.nodes.by_id(row.node_id)
-    await ctx.nodes.call(
-        handle,
-        "ConnectTransport",
-        pb.ConnectTransportRequest(transport_id=transport_id, dtls_parameters=dict_to_struct(dtls)),
-        CONNECT_ERRORS,
-    )
+    await ctx.nodes.connect_transport(handle, transport_id, dtls)
     await advance(session, transport_id, ConsumerState.connecting)
     log.info("transport connect", extra={"transport_id": transport_id, "consumer_id": row.id})
 
 
-def _closed(row: Consumer) -> ApiError:
-    return ApiError(409, "consumer_closed", f"consumer {row.id} is closed ({row.closed_reason})")
+def _closed(row: Consumer) -> ConsumerClosed:
+    return ConsumerClosed(f"consumer {row.id} is closed ({row.closed_reason})")
 
 
 async def resume(ctx: AppContext, session: AsyncSession, row: Consumer) -> None:
@@ -315,14 +353,10 @@ async def resume(ctx: AppContext, session: AsyncSession, row: Consumer) -> None:
         raise _closed(row)
     handle = ctx.nodes.by_id(row.node_id)
     try:
-        await ctx.nodes.call(
-            handle, "ResumeConsumer", pb.ConsumerRef(consumer_id=row.id), CONSUMER_ERRORS
-        )
-    except ApiError as exc:
-        if exc.status == 404:
-            await mark_closed(session, [row.id], "node_lost", {})
-            raise _closed(row) from exc
-        raise
+        await ctx.nodes.resume_consumer(handle, row.id)
+    except NotFound as exc:
+        await mark_closed(session, [row.id], "node_lost", {})
+        raise _closed(row) from exc
     row.paused = False
     session.add(row)
     await session.commit()
@@ -355,18 +389,17 @@ async def describe(ctx: AppContext, session: AsyncSession, row: Consumer) -> Con
     if handle is None:
         return to_out(row)
     try:
-        info: pb.ConsumerInfo = await ctx.nodes.call(
-            handle, "GetConsumer", pb.ConsumerRef(consumer_id=row.id)
-        )
-    except ApiError as exc:
-        if exc.status == 404:
-            # Gone on the node and we missed the event: say so, from now on.
-            await mark_closed(session, [row.id], "node_lost", {})
-            await session.refresh(row)
+        info = await ctx.nodes.get_consumer(handle, row.id)
+    except NotFound:
+        # Gone on the node and we missed the event: say so, from now on.
+        await mark_closed(session, [row.id], "node_lost", {})
+        await session.refresh(row)
         return to_out(row)
-    state = CONSUMER_STATE.get(info.state, ConsumerState.new)
+    except Failure:
+        return to_out(row)
+    state = info.state
     if state == ConsumerState.closed:
-        await mark_closed(session, [row.id], close_reason(info.closed_reason), {})
+        await mark_closed(session, [row.id], info.closed_reason, {})
         await session.refresh(row)
     elif ConsumerState(row.state).rank < state.rank:
         await advance(session, row.transport_id, state)
@@ -376,12 +409,33 @@ async def describe(ctx: AppContext, session: AsyncSession, row: Consumer) -> Con
         session.add(row)
         await session.commit()
     stats = ConsumerStats(
-        bitrate=info.stats.bitrate_bps,
-        packets_sent=info.stats.packets_sent,
-        packets_lost=info.stats.packets_lost,
-        score=info.stats.score,
+        bitrate=info.bitrate_bps,
+        packets_sent=info.packets_sent,
+        packets_lost=info.packets_lost,
+        score=info.score,
     )
     return to_out(row, stats)
+
+
+async def close_owned(ctx: AppContext, row: Consumer) -> bool:
+    """`close` in one statement without a session (the DELETE route and V1 sockets):
+    the row and, for a video consumer, its transport's audio row, then the node."""
+    rows = await hot_path(ctx).execute(
+        DELETE_VIEWER,
+        {
+            "consumer_id": row.id,
+            "audio_of_transport": row.transport_id if row.kind != "audio" else None,
+        },
+    )
+    if row.id not in {r[0] for r in rows}:
+        return False
+    if row.state != ConsumerState.closed.value:
+        await _close_on_node(ctx, row)
+    log.info(
+        "consumer closed",
+        extra={"consumer_id": row.id, "transport_id": row.transport_id, "stream_id": row.stream_id},
+    )
+    return True
 
 
 async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> bool:

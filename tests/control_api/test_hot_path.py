@@ -81,3 +81,56 @@ async def test_writes_commit_and_fail_like_a_session(db_url: str) -> None:
     finally:
         await hot.close()
         await engine.dispose()
+
+
+async def test_viewer_statements_on_both_databases(db_url: str) -> None:
+    """The consume path's prepared statements: one INSERT of a viewer's video and audio
+    rows, the quota and viewer counts, and one DELETE taking a video row with its audio
+    row (an audio row alone leaves the video)."""
+    from control_api.models import Consumer, ConsumerState
+    from control_api.services import quotas, viewers
+    from control_api.services.streams import OPEN_VIEWERS_OF
+
+    await migrate.upgrade(db_url)
+    engine = create_engine(db_url)
+    hot = HotPath(engine, db_url)
+
+    def pair(n: int, state: str = ConsumerState.new.value) -> dict[str, object]:
+        video = Consumer(id=f"v{n}", stream_id="s", node_id="n", transport_id=f"t{n}", owner_id="u")
+        audio = Consumer(id=f"a{n}", stream_id="s", node_id="n", transport_id=f"t{n}", owner_id="u")
+        audio.kind = "audio"
+        video.state = audio.state = state
+        params = {f"a_{k}": v for k, v in video.model_dump().items()}
+        params.update({f"b_{k}": v for k, v in audio.model_dump().items()})
+        return params
+
+    try:
+        await hot.execute(viewers.INSERT_TWO, pair(1))
+        await hot.execute(viewers.INSERT_TWO, pair(2))
+        await hot.execute(viewers.INSERT_TWO, pair(3, ConsumerState.closed.value))
+        got = await hot.get(Consumer, "a1")
+        assert got is not None and got.kind == "audio" and got.transport_id == "t1"
+        # Distinct open transports of the user (a video and its audio count once).
+        assert await hot.execute(quotas.OPEN_VIEWERS, {"owner_id": "u"}) == [(2,)]
+        assert await hot.execute(quotas.OPEN_VIEWERS, {"owner_id": "x"}) == [(0,)]
+        assert await hot.execute(OPEN_VIEWERS_OF, {"stream_id": "s"}) == [(2,)]
+        # Audio alone: the video row stays.
+        gone = await hot.execute(
+            viewers.DELETE_VIEWER, {"consumer_id": "a2", "audio_of_transport": None}
+        )
+        assert gone == [("a2",)]
+        assert await hot.get(Consumer, "v2") is not None
+        # Video: its audio row goes in the same statement, the other viewers stay.
+        gone = await hot.execute(
+            viewers.DELETE_VIEWER, {"consumer_id": "v1", "audio_of_transport": "t1"}
+        )
+        assert sorted(gone) == [("a1",), ("v1",)]
+        assert await hot.get(Consumer, "a1") is None and await hot.get(Consumer, "v2")
+        again = await hot.execute(
+            viewers.DELETE_VIEWER, {"consumer_id": "v1", "audio_of_transport": "t1"}
+        )
+        assert again == []
+        assert await hot.execute(OPEN_VIEWERS_OF, {"stream_id": "s"}) == [(1,)]
+    finally:
+        await hot.close()
+        await engine.dispose()

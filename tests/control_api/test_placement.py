@@ -7,7 +7,7 @@ import time
 import grpc
 import pytest
 
-from control_api.errors import ApiError
+from control_api.failures import NoNodeAvailable
 from control_api.node_client import NodeHandle
 from control_api.placement import (
     AnySelector,
@@ -80,9 +80,9 @@ def test_sticky_keeps_the_current_node_when_available() -> None:
 def test_any_selector_uses_its_rng_and_refuses_empty() -> None:
     nodes = [cand("a"), cand("b")]
     assert AnySelector(rng=lambda cs: cs[-1]).select(nodes).node_id == "b"
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(NoNodeAvailable) as err:
         AnySelector().select([])
-    assert err.value.status == 503 and err.value.code == "no_node_available"
+    assert err.value.code == "no_node_available"
 
 
 def test_selector_names() -> None:
@@ -138,7 +138,7 @@ async def test_place_counts_database_streams_and_skips_down_and_excluded_nodes()
         handles[0].down = True
         counts = {"a": 0, "b": 1, "c": 3}
         assert place(handles, by_streams, 10, stream_counts=counts).node_id == "b"
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(NoNodeAvailable) as err:
             place([handles[0]], by_streams, 10)  # only a down node left
         assert err.value.code == "no_node_available"
     finally:

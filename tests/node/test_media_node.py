@@ -374,3 +374,58 @@ async def test_bad_inputs_get_their_codes_and_change_nothing() -> None:
             )
         assert "dtls_parameters" in error.value.details()
         assert node.process.returncode is None
+
+
+async def test_json_fields_carry_what_the_structs_carry() -> None:
+    """GetRouterCapabilities / Consume with `json`: the same content as the Structs, no
+    Struct set; bad JSON is INVALID_ARGUMENT naming the field and creates nothing."""
+    from media_node.convert import struct_to_dict
+
+    async with running_node() as (_node, client):
+        await client.StartStream(pattern_request("cam-j"))
+        await client.wait_status("cam-j", pb.STREAM_STATUS_LIVE)
+        as_struct = await client.GetRouterCapabilities(
+            pb.GetRouterCapabilitiesRequest(stream_id="cam-j")
+        )
+        as_json = await client.GetRouterCapabilities(
+            pb.GetRouterCapabilitiesRequest(stream_id="cam-j", json=True)
+        )
+        caps = struct_to_dict(as_struct.rtp_capabilities)
+        assert caps["codecs"] and not as_struct.rtp_capabilities_json
+        assert json.loads(as_json.rtp_capabilities_json) == caps
+        assert not as_json.HasField("rtp_capabilities")
+        old = await client.Consume(
+            pb.ConsumeRequest(stream_id="cam-j", rtp_capabilities=dict_to_struct(caps))
+        )
+        new = await client.Consume(
+            pb.ConsumeRequest(stream_id="cam-j", rtp_capabilities_json=json.dumps(caps), json=True)
+        )
+        t_old, t_new = old.transport, new.transport
+        assert not t_new.HasField("ice_parameters") and not new.consumer.HasField("rtp_parameters")
+        assert (
+            json.loads(new.consumer.rtp_parameters_json)["codecs"]
+            == struct_to_dict(old.consumer.rtp_parameters)["codecs"]
+        )
+        assert set(json.loads(t_new.ice_parameters_json)) == set(
+            struct_to_dict(t_old.ice_parameters)
+        )
+        candidates = json.loads(t_new.ice_candidates_json)
+        assert len(candidates) == len(t_old.ice_candidates) > 0
+        assert {c["protocol"] for c in candidates} == {
+            struct_to_dict(c)["protocol"] for c in t_old.ice_candidates
+        }
+        assert (
+            json.loads(t_new.dtls_parameters_json)["fingerprints"]
+            == struct_to_dict(t_old.dtls_parameters)["fingerprints"]
+        )
+        for bad in ("{not json", "[1, 2]"):
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await client.Consume(
+                    pb.ConsumeRequest(stream_id="cam-j", rtp_capabilities_json=bad, json=True)
+                )
+            assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "rtp_capabilities" in error.value.details()
+        dump = await client.Dump(pb.DumpRequest())
+        assert len(dump.consumers) == 2  # the two above, nothing from the bad ones
+        for reply in (old, new):
+            await client.CloseConsumer(pb.ConsumerRef(consumer_id=reply.consumer.id))

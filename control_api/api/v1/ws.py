@@ -24,10 +24,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from control_api.api.failure_map import to_api_error
 from control_api.auth import Principal, bearer_token, principal_from_token
 from control_api.context import AppContext
 from control_api.db import is_database_failure
 from control_api.errors import ApiError, database_unavailable, invalid_request, not_found
+from control_api.failures import Failure
 from control_api.models import Desired, StreamStatus
 from control_api.rtp import can_receive, check_rtp_capabilities, normalise_dtls, restrict_to
 from control_api.services import quotas, turn, viewers
@@ -223,10 +225,9 @@ async def close_consumer(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
     if transport.audio is not None and transport.audio.consumer_id == consumer_id:
         # The audio consumer alone; the video (and the transport) stay.
         transport.audio = None
-        async with s.ctx.sessions() as session:
-            with contextlib.suppress(ApiError):
-                row = await viewers.owned(s.ctx, session, s.user, consumer_id)
-                await viewers.close(s.ctx, session, row)
+        with contextlib.suppress(Failure):
+            row = await viewers.owned_row(s.ctx, s.user, consumer_id)
+            await viewers.close_owned(s.ctx, row)
         return {}
     await _close(s, transport)
     return {}
@@ -235,12 +236,11 @@ async def close_consumer(s: V1Session, data: dict[str, Any]) -> dict[str, Any]:
 async def _close(s: V1Session, transport: V1Transport) -> None:
     """Closes the consumer and its transport on the node; the node closes both at once."""
     s.transports.pop(transport.id, None)
-    async with s.ctx.sessions() as session:
-        try:
-            row = await viewers.owned(s.ctx, session, s.user, transport.consumer_id)
-        except ApiError:
-            return  # already gone (closed long ago by its node and reaped)
-        await viewers.close(s.ctx, session, row)
+    try:
+        row = await viewers.owned_row(s.ctx, s.user, transport.consumer_id)
+    except Failure:
+        return  # already gone (closed long ago by its node and reaped)
+    await viewers.close_owned(s.ctx, row)
 
 
 Handler = Callable[[V1Session, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -282,6 +282,8 @@ async def handle(s: V1Session, raw: str) -> None:
         await s.send({"id": msg_id, "ok": True, "data": result})
     except ApiError as error:
         await s.send(_error(msg_id, error))
+    except Failure as failure:
+        await s.send(_error(msg_id, to_api_error(failure)))
     except Exception as exc:
         if is_database_failure(exc):
             await s.send(_error(msg_id, database_unavailable()))

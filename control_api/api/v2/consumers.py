@@ -30,9 +30,9 @@ CONSUMER_CLOSED = ("Consumer closed", "consumer_closed", "consumer 5c0e… is cl
     responses=responses(401, 404, 409, 503, 504, s409=NOT_LIVE),
 )
 async def router_capabilities(
-    stream_id: str, _user: CurrentUser, ctx: CtxDep, session: SessionDep
+    stream_id: str, _user: CurrentUser, ctx: CtxDep
 ) -> RouterCapabilitiesOut:
-    stream = await stream_ops.get_or_404(session, stream_id)
+    stream = await stream_ops.find(ctx, stream_id)
     return RouterCapabilitiesOut(rtp_capabilities=await viewers.router_capabilities(ctx, stream))
 
 
@@ -54,7 +54,7 @@ async def consume(
     stream_id: str, body: ConsumeRequest, user: CurrentUser, ctx: CtxDep, session: SessionDep
 ) -> ConsumeResponse:
     """With `dtls_parameters` the transport connects at once: no connect call needed."""
-    stream = await stream_ops.get_or_404(session, stream_id)
+    stream = await stream_ops.find(ctx, stream_id)
     done = await viewers.consume(
         ctx,
         session,
@@ -128,7 +128,7 @@ async def resume(consumer_id: str, user: CurrentUser, ctx: CtxDep, session: Sess
 )
 async def delete(consumer_id: str, user: CurrentUser, ctx: CtxDep, session: SessionDep) -> Response:
     """Another user's consumer answers 404, as an unknown one does."""
-    row = await viewers.owned(ctx, session, user, consumer_id)
-    if not await viewers.close(ctx, session, row):
+    row = await viewers.owned_row(ctx, user, consumer_id)
+    if not await viewers.close_owned(ctx, row):
         raise not_found("consumer", consumer_id)  # a concurrent close got there first
     return Response(status_code=204)

@@ -10,7 +10,6 @@ from control_api.api.deps import AdminUser, CtxDep
 from control_api.errors import not_found, responses
 from control_api.node_client import NodeHandle
 from control_api.schemas.nodes import DrainOut, DrainRequest, NodeList, NodeOut
-from protos import media_node_pb2 as pb
 
 router = APIRouter(tags=["nodes"])
 
@@ -50,7 +49,7 @@ async def drain(node_id: str, body: DrainRequest, _admin: AdminUser, ctx: CtxDep
     handle = ctx.nodes.known(node_id)
     if handle is None:
         raise not_found("node", node_id)
-    reply = await ctx.nodes.call(handle, "Drain", pb.DrainRequest(deadline_s=body.deadline_s))
+    reply = await ctx.nodes.drain(handle, body.deadline_s)
     handle.draining = True
     return DrainOut(
         draining=reply.draining,

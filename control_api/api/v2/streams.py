@@ -47,11 +47,11 @@ async def list_streams(user: CurrentUser, session: SessionDep) -> list[StreamOut
     summary="Read a stream",
     responses=responses(401, 404),
 )
-async def get(stream_id: str, user: CurrentUser, session: SessionDep) -> StreamOut:
+async def get(stream_id: str, user: CurrentUser, ctx: CtxDep) -> StreamOut:
     """Status mirrors the node through its event stream; no node call here.
     `rtp_endpoint` (with its SRTP key) is shown to operators only."""
-    stream = await ops.get_or_404(session, stream_id)
-    return await ops.out(session, stream, show_rtp_endpoint=user.has(Role.operator))
+    stream = await ops.find(ctx, stream_id)
+    return await ops.out_hot(ctx, stream, show_rtp_endpoint=user.has(Role.operator))
 
 
 @router.post(

@@ -11,7 +11,8 @@ from sqlmodel import col, select
 from control_api.api.deps import AdminUser, CtxDep, CurrentUser, SessionDep
 from control_api.api.v2.auth import client_address, record_failure, refuse_if_throttled
 from control_api.auth import create_user, principal_of
-from control_api.errors import ApiError, responses
+from control_api.errors import responses
+from control_api.failures import WrongPassword
 from control_api.models import Role, User
 from control_api.schemas.auth import PasswordChange, TokenResponse, UserCreate, UserOut, UserUpdate
 from control_api.services import accounts
@@ -97,9 +98,8 @@ async def change_password(
         row = await accounts.change_password(
             ctx, session, user, body.current_password, body.new_password
         )
-    except ApiError as error:
-        if error.code == "invalid_credentials":
-            record_failure(ctx, user.username, address)
+    except WrongPassword:
+        record_failure(ctx, user.username, address)
         raise
     return TokenResponse(
         access_token=ctx.tokens.issue(principal_of(row)), expires_in=ctx.tokens.ttl_s
