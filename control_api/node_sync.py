@@ -204,6 +204,13 @@ async def apply(ctx: AppContext, handle: NodeHandle, event: pb.NodeEvent) -> Non
     node_id = event.node_id or str(handle.node_id)
     ctx.metrics.node_events.inc(node_id, kind)
     handle.last_event_ms = max(handle.last_event_ms, event.timestamp_ms)
+    if kind == "stream_status" and ctx.hot is not None:
+        info = event.stream_status.stream
+        current = await ctx.hot.get(Stream, info.stream_id)
+        if current is not None and stream_ops.event_changes_nothing(
+            current, node_id, info, event.timestamp_ms
+        ):
+            return  # a viewer came or went: nothing the row holds changed
     async with ctx.sessions() as session:
         if kind == "stream_status":
             info = event.stream_status.stream
@@ -232,7 +239,11 @@ async def apply(ctx: AppContext, handle: NodeHandle, event: pb.NodeEvent) -> Non
             }
             # A requested close is ours (or an operator's): nobody waits to read it.
             await viewers.mark_closed(
-                session, [ev.consumer_id], reason, {} if reason == "requested" else tombstone
+                session,
+                [ev.consumer_id],
+                reason,
+                {} if reason == "requested" else tombstone,
+                hot=ctx.hot,
             )
             log.info(
                 "consumer closed by node",

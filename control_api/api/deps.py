@@ -17,7 +17,9 @@ from control_api.models import Role
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v2/auth/token", auto_error=False)
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    """Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a
+    thread hop on every request for one attribute read."""
     ctx: AppContext = request.app.state.ctx
     return ctx
 

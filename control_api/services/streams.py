@@ -242,6 +242,34 @@ async def apply_reply(session: AsyncSession, stream_id: str, info: pb.StreamInfo
     await session.commit()
 
 
+def _event_values(stream: Stream, info: pb.StreamInfo) -> dict[str, Any] | None:
+    """What a status event writes into `stream`'s row; None when it must not apply."""
+    values = _info_values(info)
+    if stream.desired != Desired.running.value and values["status"] in RUNNING:
+        return None
+    if stream.desired == Desired.running.value and values["status"] == "stopped":
+        # Stopped behind our back (operator on the node, node restart): an error for
+        # the API until the reconciler has it running again.
+        values["status"] = StreamStatus.error.value
+        values["status_reason"] = info.status_reason or "stopped on the media node"
+    return values
+
+
+def event_changes_nothing(stream: Stream, node_id: str, info: pb.StreamInfo, ts_ms: int) -> bool:
+    """True when a status event, not older than the row's last, would write what the row
+    already holds. The node reports its stream on every consume and close (the viewer
+    count changes, which the row does not keep), so without this check each viewer
+    would cost the database two more writes. The row's event clock stays behind then;
+    events of one node arrive in order, so no older one can follow."""
+    if stream.node_id != node_id or ts_ms < stream.status_at_ms:
+        return False
+    values = _event_values(stream, info)
+    if values is None:
+        return False
+    values.pop("updated_at")
+    return all(getattr(stream, name) == value for name, value in values.items())
+
+
 async def apply_event(
     session: AsyncSession, node_id: str, info: pb.StreamInfo, ts_ms: int
 ) -> Stream | None:
@@ -253,14 +281,9 @@ async def apply_event(
     stream = await session.get(Stream, info.stream_id)
     if stream is None or stream.node_id != node_id:
         return None
-    values = _info_values(info)
-    if stream.desired != Desired.running.value and values["status"] in RUNNING:
+    values = _event_values(stream, info)
+    if values is None:
         return None
-    if stream.desired == Desired.running.value and values["status"] == "stopped":
-        # Stopped behind our back (operator on the node, node restart): an error for
-        # the API until the reconciler has it running again.
-        values["status"] = StreamStatus.error.value
-        values["status_reason"] = info.status_reason or "stopped on the media node"
     result = await session.exec(
         update(Stream)
         .where(col(Stream.id) == stream.id, col(Stream.status_at_ms) <= ts_ms)

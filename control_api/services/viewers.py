@@ -301,24 +301,52 @@ async def advance(session: AsyncSession, transport_id: str, state: ConsumerState
     await session.commit()
 
 
+MARK_CLOSED = (
+    update(CONSUMERS)
+    .where(
+        CONSUMERS.c.id == bindparam("consumer_id"),
+        CONSUMERS.c.state != ConsumerState.closed.value,
+    )
+    .values(
+        state=ConsumerState.closed.value,
+        closed_reason=bindparam("reason"),
+        closed_at=bindparam("closed_at"),
+    )
+    .returning(CONSUMERS.c.id)
+)
+
+
 async def mark_closed(
-    session: AsyncSession, consumer_ids: list[str], reason: str, tombstone: dict[str, str]
+    session: AsyncSession,
+    consumer_ids: list[str],
+    reason: str,
+    tombstone: dict[str, str],
+    hot: HotPath | None = None,
 ) -> None:
     """Marks consumers closed; an id we do not know yet gets a tombstone (owner NULL).
 
     The tombstone covers a node that reports the close before the replica
-    that created the consumer has written its row (see `_insert`).
+    that created the consumer has written its row (see `_insert`). With `hot` (the
+    node's close events: one per viewer) the UPDATE runs on HotPath, and the session
+    is used only to write a tombstone.
     """
     for consumer_id in consumer_ids:
-        result = await session.exec(
-            update(Consumer)
-            .where(
-                col(Consumer.id) == consumer_id,
-                col(Consumer.state) != ConsumerState.closed.value,
+        if hot is not None:
+            params = {"consumer_id": consumer_id, "reason": reason, "closed_at": utcnow()}
+            if await hot.execute(MARK_CLOSED, params) or not tombstone:
+                continue
+            updated = 0
+        else:
+            result = await session.exec(
+                update(Consumer)
+                .where(
+                    col(Consumer.id) == consumer_id,
+                    col(Consumer.state) != ConsumerState.closed.value,
+                )
+                .values(state=ConsumerState.closed.value, closed_reason=reason, closed_at=utcnow())
             )
-            .values(state=ConsumerState.closed.value, closed_reason=reason, closed_at=utcnow())
-        )
-        if not result.rowcount and tombstone and await session.get(Consumer, consumer_id) is None:
+            updated = result.rowcount
+        if not updated and tombstone and await session.get(Consumer, consumer_id) is None:
             session.add(
                 Consumer(
                     id=consumer_id,

@@ -87,7 +87,7 @@ async def test_viewer_statements_on_both_databases(db_url: str) -> None:
     """The consume path's prepared statements: one INSERT of a viewer's video and audio
     rows, the quota and viewer counts, and one DELETE taking a video row with its audio
     row (an audio row alone leaves the video)."""
-    from control_api.models import Consumer, ConsumerState
+    from control_api.models import Consumer, ConsumerState, utcnow
     from control_api.services import quotas, viewers
     from control_api.services.streams import OPEN_VIEWERS_OF
 
@@ -131,6 +131,14 @@ async def test_viewer_statements_on_both_databases(db_url: str) -> None:
         )
         assert again == []
         assert await hot.execute(OPEN_VIEWERS_OF, {"stream_id": "s"}) == [(1,)]
+        # The node's close event: marked once, then no longer open.
+        closing = {"consumer_id": "v2", "reason": "dtls_closed", "closed_at": utcnow()}
+        assert await hot.execute(viewers.MARK_CLOSED, closing) == [("v2",)]
+        assert await hot.execute(viewers.MARK_CLOSED, closing) == []
+        closed = await hot.get(Consumer, "v2")
+        assert closed is not None and closed.state == ConsumerState.closed.value
+        assert closed.closed_reason == "dtls_closed" and closed.closed_at is not None
+        assert await hot.execute(OPEN_VIEWERS_OF, {"stream_id": "s"}) == [(0,)]
     finally:
         await hot.close()
         await engine.dispose()
