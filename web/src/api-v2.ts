@@ -22,7 +22,14 @@ export interface OnDemand {
 }
 
 export type StreamSource =
-  | ({ type: 'rtsp'; url: string; transcode?: 'auto' | boolean } & OnDemand)
+  | ({
+      type: 'rtsp';
+      url: string;
+      transcode?: 'auto' | boolean;
+      /** Passthrough cameras: a joining viewer starts on a bridge picture at once
+       * instead of waiting for the camera's next key frame (default true). */
+      fast_start?: boolean;
+    } & OnDemand)
   | { type: 'rtp' }
   | ({
       type: 'test_pattern';
