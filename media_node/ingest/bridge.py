@@ -16,15 +16,14 @@ reports. Viewers already on the camera's encoding never see the bridge.
 How, and what it costs. The decoder is warm: it decodes every camera frame (the
 bulk of the bridge's cost, ~75 % of it idle), because a picture of *now* needs every
 frame since the last key frame. Scaling and encoding run only while someone is
-bridging. Otherwise a closed ``valve`` drops the decoded frames in C before the
-scaler, and a main-loop timer opens it for one frame every ``KEEPALIVE_S``: the
-worker marks a stream that sends nothing for 1.5 s inactive and would then put a
-joining viewer straight onto the camera's encoding (to wait a GOP). No Python runs
-per frame while idle. The bridge becomes *active* on a key-frame request arriving at
-its encoder (rtpbin turns the worker's PLI into a force-key-unit event): the valve
-opens and a probe watches the camera's frames, until the first camera key frame at
-least ``HOLD_S`` after the last request: by then every viewer that asked has been
-switched to the camera's encoding, and the bridge is *idle* again.
+bridging. Otherwise decoded frames are dropped before the scaler except one every
+``KEEPALIVE_S``: the worker marks a stream that sends nothing for 1.5 s inactive and
+would then put a joining viewer straight onto the camera's encoding (to wait a GOP).
+The bridge becomes *active* on a key-frame request arriving at its encoder (rtpbin
+turns the worker's PLI into a force-key-unit event), and a probe watches the
+camera's frames (only then) for the first camera key frame at least ``HOLD_S`` after
+the last request: by then every viewer that asked has been switched to the camera's
+encoding, and the bridge is *idle* again.
 
 Picture: the camera's picture at half its height (aspect kept, even sides), x264
 ``ultrafast``/``zerolatency``, constrained baseline (what the router's H.264 codec
@@ -56,7 +55,6 @@ class Pipeline(Protocol):
     """What the bridge needs of the runner."""
 
     Gst: Any
-    GLib: Any
 
     def make(self, factory: str, **properties: Any) -> Any: ...
     def set_enum(self, element: Any, name: str, nick: str) -> None: ...
@@ -71,13 +69,8 @@ def bridge_size(width: int, height: int) -> tuple[int, int]:
 
 
 class Bridge:
-    """The bridge branch: tee -> queue -> avdec_h264 -> valve -> videoscale -> x264enc
-    -> the bridge payloader (rtpbin session 1).
-
-    Nothing of Python runs per frame while idle: the valve (closed) drops decoded frames
-    in C, a main-loop timer opens it for one frame every ``KEEPALIVE_S``, and the camera's
-    key frames are watched only while active. Python runs on a key-frame request, once
-    per keep-alive, and per camera frame only while someone is bridging."""
+    """The bridge branch: tee -> queue -> avdec_h264 -> [gate] -> videoscale -> x264enc
+    -> the bridge payloader (rtpbin session 1)."""
 
     def __init__(self, pipeline: Pipeline, payloader: Any, emit: Any) -> None:
         self.p = pipeline
@@ -86,14 +79,18 @@ class Bridge:
         self.emit = emit
         self.active = False
         self.requested_at = 0.0
+        self.last_passed_pts: int | None = None
         self.built = False
         self.activations = 0
-        self.valve: Any = None
         self.tee_pad: Any = None
-        self.camera_probe = 0
-        """The camera-frame probe's id while active (0: none)."""
         self.lock = threading.Lock()
-        """Guards ``active`` and the valve against the RTCP, camera and decoder threads."""
+        """Guards ``active`` against the RTCP and camera threads."""
+        gst = self.Gst
+        # Looked up once: these run in the probes, per frame.
+        self.ok = gst.PadProbeReturn.OK
+        self.drop = gst.PadProbeReturn.DROP
+        self.no_time = gst.CLOCK_TIME_NONE
+        self.keepalive_ns = round(KEEPALIVE_S * gst.SECOND)
 
     def build(self, tee: Any, width: int, height: int) -> None:
         """Adds the branch to ``tee`` (called once the camera's size is known, from the
@@ -118,8 +115,6 @@ class Bridge:
         decode = self.p.make(
             "avdec_h264", output_corrupt=False, max_threads=1, direct_rendering=False
         )
-        # Closed while idle: decoded frames end here, in C, before any scaling.
-        self.valve = self.p.make("valve", drop=True)
         scale = self.p.make("videoscale")
         size = self.p.make(
             "capsfilter",
@@ -128,79 +123,67 @@ class Bridge:
             ),
         )
         enc = self.p.make(
-            "x264enc",
-            bitrate=BRIDGE_KBPS,
-            key_int_max=3000,
-            threads=1,
-            b_adapt=False,
+            "x264enc", bitrate=BRIDGE_KBPS, key_int_max=3000, threads=1, b_adapt=False
         )
         self.p.set_enum(enc, "tune", "zerolatency")
         self.p.set_enum(enc, "speed-preset", "ultrafast")
         profile = self.p.make(
             "capsfilter", caps=self.p.caps("video/x-h264,profile=constrained-baseline")
         )
-        self.p.link(queue, decode, self.valve, scale, size, enc, profile, self.payloader)
+        self.p.link(queue, decode, scale, size, enc, profile, self.payloader)
+        decode.get_static_pad("src").add_probe(gst.PadProbeType.BUFFER, self.gate)
         enc.get_static_pad("src").add_probe(gst.PadProbeType.EVENT_UPSTREAM, self.on_request)
         self.tee_pad = tee.get_static_pad("sink")
-        for element in (queue, decode, self.valve, scale, size, enc, profile):
+        for element in (queue, decode, scale, size, enc, profile):
             element.sync_state_with_parent()
         branch = tee.request_pad_simple("src_%u")
         if branch.link(queue.get_static_pad("sink")) != gst.PadLinkReturn.OK:
             raise RuntimeError("cannot link the camera's stream to the bridge")
-        self.p.GLib.timeout_add(round(KEEPALIVE_S * 1000), self.keep_alive)
         self.emit("bridge", state="idle", width=bw, height=bh)
-
-    # -- main loop --------------------------------------------------------------------------
-
-    def keep_alive(self) -> bool:
-        """Idle: lets the next decoded frame through the valve (closed again behind it)."""
-        with self.lock:
-            if not self.active:
-                self.valve.set_property("drop", False)
-                self.valve.get_static_pad("src").add_probe(
-                    self.Gst.PadProbeType.BUFFER, self.close_behind
-                )
-        return True  # the timer keeps running
 
     # -- probes (streaming threads) -------------------------------------------------------
 
-    def close_behind(self, _pad: Any, _info: Any) -> Any:
-        """One keep-alive frame passed: the valve closes again (unless someone joined)."""
-        with self.lock:
-            if not self.active:
-                self.valve.set_property("drop", True)
-        return self.Gst.PadProbeReturn.REMOVE
-
     def on_request(self, _pad: Any, info: Any) -> Any:
-        """A key-frame request reached the encoder: someone is joining."""
+        """A key-frame request reached the encoder: someone is joining. The camera's
+        frames are watched from now on, until the bridging ends."""
         event = info.get_event()
         structure = event.get_structure() if event is not None else None
         if structure is not None and structure.get_name() == "GstForceKeyUnit":
             with self.lock:
                 self.requested_at = time.monotonic()
                 if self.active:
-                    return self.Gst.PadProbeReturn.OK
+                    return self.ok
                 self.active = True
                 self.activations += 1
                 activations = self.activations
-                self.valve.set_property("drop", False)
-                self.camera_probe = self.tee_pad.add_probe(
-                    self.Gst.PadProbeType.BUFFER, self.on_camera_frame
-                )
+                self.tee_pad.add_probe(self.Gst.PadProbeType.BUFFER, self.on_camera_frame)
             self.emit("bridge", state="active", activations=activations)
-        return self.Gst.PadProbeReturn.OK
+        return self.ok
+
+    def gate(self, _pad: Any, info: Any) -> Any:
+        """Decoded frames go on to the scaler and encoder while active; when idle, one
+        every ``KEEPALIVE_S`` (of the camera's time)."""
+        if self.active:
+            return self.ok
+        pts = info.get_buffer().pts
+        if pts == self.no_time:
+            return self.drop
+        last = self.last_passed_pts
+        if last is None or pts < last or pts - last >= self.keepalive_ns:
+            self.last_passed_pts = pts
+            return self.ok
+        return self.drop
 
     def on_camera_frame(self, _pad: Any, info: Any) -> Any:
         """A camera key frame ends the bridging once ``HOLD_S`` passed since the last
         request: viewers raised to the camera's encoding switch at this very frame."""
         gst = self.Gst
         if info.get_buffer().has_flags(gst.BufferFlags.DELTA_UNIT):
-            return gst.PadProbeReturn.OK
+            return self.ok
         with self.lock:
             if not self.active or time.monotonic() - self.requested_at < HOLD_S:
-                return gst.PadProbeReturn.OK
+                return self.ok
             self.active = False
-            self.camera_probe = 0
-            self.valve.set_property("drop", True)
+            self.last_passed_pts = None
         self.emit("bridge", state="idle")
         return gst.PadProbeReturn.REMOVE
