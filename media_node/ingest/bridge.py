@@ -38,11 +38,12 @@ import threading
 import time
 from typing import Any, Protocol
 
-KEEPALIVE_S = 1.0
+KEEPALIVE_S = 0.5
 """Idle bridge: one frame this often keeps the encoding alive in the worker, whose
 ``RtpStreamRecv`` marks a simulcast stream inactive (score 0) after 1.5 s without a
-packet carrying payload; one small P-frame (one packet) per second is the least that
-keeps layer 0 choosable, with 0.5 s to spare for a late frame."""
+packet carrying payload. One frame per 1 s was tried: on a loaded machine (the
+ingest niced, load ~10) a late decoded frame made layer 0 inactive now and then, and
+a viewer joining then started on the camera's encoding (to wait for its key frame)."""
 HOLD_S = 1.0
 """The bridge stays active until a camera key frame at least this long after the last
 key-frame request (a viewer raised to the camera's encoding switches at that frame)."""

@@ -75,6 +75,8 @@ class Watching:
     frames: list[Frame]
     task: asyncio.Task[None]
     arrived: asyncio.Event
+    consumed_at: float
+    """When its consume request was sent (loop time)."""
 
     async def wait_until(self, condition: Callable[[list[Frame]], bool], within: float) -> None:
         """Waits (frame by frame) until ``condition(frames)`` holds."""
@@ -106,6 +108,7 @@ async def join(router: Router, producer: Producer) -> Watching:
         },
         on_connect=transport.connect,
     )
+    consumed_at = asyncio.get_running_loop().time()
     consumer = await transport.consume(
         ConsumerOptions(
             producer_id=producer.id,
@@ -130,7 +133,7 @@ async def join(router: Router, producer: Producer) -> Watching:
             frames.extend(await viewer.frames(1, within=60))
             arrived.set()
 
-    return Watching(viewer, frames, asyncio.create_task(collect()), arrived)
+    return Watching(viewer, frames, asyncio.create_task(collect()), arrived, consumed_at)
 
 
 def switched(frames: list[Frame], extra: int = 10) -> bool:
@@ -185,6 +188,46 @@ async def test_joins_start_on_the_bridge_and_switch_at_the_cameras_key_frame(
                 f"\n{kind} GOP {gop_s:g} s: {len(joiner.frames)} frames, bridge frames "
                 f"before the switch {sum((f.width, f.height) == BRIDGE for f in joiner.frames)}"
             )
+        seen = early.frames[watched_from:]
+        await early.close()
+        assert len(seen) > FPS, "the early viewer kept receiving"
+        assert {(f.width, f.height) for f in seen} == {SIZE}
+        check_continuous(seen)
+    errors = [r for r in caplog.records if "decode" in r.getMessage().lower()]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+async def test_simultaneous_joins_each_start_on_the_bridge(
+    router: Router, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Four viewers joining at one random moment (their consumes in flight together):
+    each starts on a whole bridge picture and switches once, at the camera's key frame;
+    the early viewer's sequence stays whole. GOP 4 s: five aiortc decoders share this
+    process, the shorter the bridging the less it is starved."""
+    caplog.set_level(logging.WARNING)
+    gop_s = 4
+    async with camera(router, "h264-main", gop_s) as ingest:
+        assert ingest.producer is not None
+        early = await join(router, ingest.producer)
+        await early.wait_until(switched, within=3 * gop_s + 30)
+        watched_from = len(early.frames)
+        # A random moment of the camera's GOP (a deliberate pause, as above).
+        await asyncio.sleep(random.uniform(0.3, gop_s))
+        joiners = await asyncio.gather(*(join(router, ingest.producer) for _ in range(4)))
+        try:
+            for joiner in joiners:
+                await joiner.wait_until(switched, within=3 * gop_s + 30)
+            for joiner in joiners:
+                check_joiner(joiner.frames)
+            bridged = [sum((f.width, f.height) == BRIDGE for f in j.frames) for j in joiners]
+            sent = [j.consumed_at for j in joiners]
+            print(
+                f"\n4 simultaneous joins, consumes sent within {1000 * (max(sent) - min(sent)):.0f}"
+                f" ms: bridge frames before the switch {bridged}"
+            )
+        finally:
+            for joiner in joiners:
+                await joiner.close()
         seen = early.frames[watched_from:]
         await early.close()
         assert len(seen) > FPS, "the early viewer kept receiving"
