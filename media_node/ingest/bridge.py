@@ -34,6 +34,7 @@ same RTP timestamp for the same picture (same ``timestamp_offset``).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any, Protocol
@@ -49,6 +50,12 @@ HOLD_S = 1.0
 key-frame request (a viewer raised to the camera's encoding switches at that frame)."""
 BRIDGE_KBPS = 800
 DECODE_QUEUE_S = 2
+RESEND_AFTER_S = 0.7
+"""Idle and no bridge packet for this long (the decoder starved on a loaded machine):
+the last keep-alive packet is sent again, so that the worker never sees 1.5 s of
+silence on layer 0 (a duplicate sequence number; it restarts the worker's inactivity
+timer and nobody decodes it: idle, no viewer is on layer 0, and a joining one waits
+for a key frame)."""
 """Coded frames queued for the decoder at most; the camera's branch never waits."""
 
 
@@ -56,6 +63,7 @@ class Pipeline(Protocol):
     """What the bridge needs of the runner."""
 
     Gst: Any
+    GLib: Any
 
     def make(self, factory: str, **properties: Any) -> Any: ...
     def set_enum(self, element: Any, name: str, nick: str) -> None: ...
@@ -84,6 +92,11 @@ class Bridge:
         self.built = False
         self.activations = 0
         self.tee_pad: Any = None
+        self.send: Any = None
+        """Sends one datagram from the stream's RTP socket (``resend_with``)."""
+        self.last_packet: bytes | None = None
+        """The last single-NAL non-IDR packet of the bridge (a keep-alive frame)."""
+        self.last_packet_at = time.monotonic()
         self.lock = threading.Lock()
         """Guards ``active`` against the RTCP and camera threads."""
         gst = self.Gst
@@ -92,6 +105,10 @@ class Bridge:
         self.drop = gst.PadProbeReturn.DROP
         self.no_time = gst.CLOCK_TIME_NONE
         self.keepalive_ns = round(KEEPALIVE_S * gst.SECOND)
+
+    def resend_with(self, send: Any) -> None:
+        """``send(bytes)`` puts a datagram on the wire to the worker (the runner's socket)."""
+        self.send = send
 
     def build(self, tee: Any, width: int, height: int) -> None:
         """Adds the branch to ``tee`` (called once the camera's size is known, from the
@@ -135,6 +152,9 @@ class Bridge:
         decode.get_static_pad("src").add_probe(gst.PadProbeType.BUFFER, self.gate)
         enc.get_static_pad("src").add_probe(gst.PadProbeType.EVENT_UPSTREAM, self.on_request)
         self.tee_pad = tee.get_static_pad("sink")
+        self.payloader.get_static_pad("src").add_probe(gst.PadProbeType.BUFFER, self.on_packet)
+        if self.send is not None:
+            self.p.GLib.timeout_add(round(RESEND_AFTER_S * 1000 / 3), self.guard_silence)
         for element in (queue, decode, scale, size, enc, profile):
             element.sync_state_with_parent()
         branch = tee.request_pad_simple("src_%u")
@@ -142,7 +162,37 @@ class Bridge:
             raise RuntimeError("cannot link the camera's stream to the bridge")
         self.emit("bridge", state="idle", width=bw, height=bh)
 
+    # -- main loop --------------------------------------------------------------------------
+
+    def guard_silence(self) -> bool:
+        """Idle and silent for ``RESEND_AFTER_S``: the last keep-alive packet again."""
+        packet = self.last_packet
+        now = time.monotonic()
+        if not self.active and packet is not None and now - self.last_packet_at >= RESEND_AFTER_S:
+            self.last_packet_at = now
+            try:
+                self.send(packet)
+            except self.p.GLib.Error as error:
+                print(f"bridge keep-alive resend failed: {error.message}", file=sys.stderr)
+        return True  # the timer keeps running
+
     # -- probes (streaming threads) -------------------------------------------------------
+
+    def on_packet(self, _pad: Any, info: Any) -> Any:
+        """Every bridge RTP packet: when it was sent; a single-NAL non-IDR slice (what an
+        idle keep-alive frame is) kept for ``guard_silence``."""
+        self.last_packet_at = time.monotonic()
+        if not self.active:
+            buffer = info.get_buffer()
+            ok, mapped = buffer.map(self.Gst.MapFlags.READ)
+            if ok:
+                data = bytes(mapped.data)
+                buffer.unmap(mapped)
+                # RTP header: 12 bytes + 4 per CSRC (+ an extension, which ours has not).
+                start = 12 + 4 * (data[0] & 0x0F) if data else 0
+                if not data[0] & 0x10 and len(data) > start and data[start] & 0x1F == 1:
+                    self.last_packet = data
+        return self.ok
 
     def on_request(self, _pad: Any, info: Any) -> Any:
         """A key-frame request reached the encoder: someone is joining. The camera's

@@ -306,6 +306,15 @@ class Runner:
             if not rtcp_tee.link_pads("src_%u", rtpbin, f"recv_rtcp_sink_{session}"):
                 raise RuntimeError("cannot link the RTCP input to rtpbin")
         self.socket = sock
+        self.bridge.resend_with(
+            lambda data: sock.send_to(
+                Gio.InetSocketAddress.new_from_string(
+                    str(rtp["transport_ip"]), int(rtp["transport_port"])
+                ),
+                data,
+                None,
+            )
+        )
 
     def encoder(self, width: int, height: int, fps: int) -> Any:
         """Our encoder (answers key-frame requests), linked to the payloader; returns its
