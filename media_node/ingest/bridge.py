@@ -179,19 +179,23 @@ class Bridge:
     # -- probes (streaming threads) -------------------------------------------------------
 
     def on_packet(self, _pad: Any, info: Any) -> Any:
-        """Every bridge RTP packet: when it was sent; a single-NAL non-IDR slice (what an
-        idle keep-alive frame is) kept for ``guard_silence``."""
+        """Every bridge RTP packet: when it was sent; kept for ``guard_silence`` only if it
+        is the newest packet and a single-NAL non-IDR slice (an idle keep-alive frame), so
+        that a re-send is always a duplicate of the worker's highest sequence number (an
+        older one would look like a sequence jump, and two like a restarted stream)."""
         self.last_packet_at = time.monotonic()
+        kept = None
         if not self.active:
             buffer = info.get_buffer()
             ok, mapped = buffer.map(self.Gst.MapFlags.READ)
             if ok:
                 data = bytes(mapped.data)
                 buffer.unmap(mapped)
-                # RTP header: 12 bytes + 4 per CSRC (+ an extension, which ours has not).
+                # RTP header: 12 bytes + 4 per CSRC (no extension: ours have none).
                 start = 12 + 4 * (data[0] & 0x0F) if data else 0
                 if not data[0] & 0x10 and len(data) > start and data[start] & 0x1F == 1:
-                    self.last_packet = data
+                    kept = data
+        self.last_packet = kept
         return self.ok
 
     def on_request(self, _pad: Any, info: Any) -> Any:
