@@ -187,8 +187,10 @@ async def test_token_comes_from_env_or_file_never_argv(tmp_path: Path) -> None:
         assert load.node_id == node.node_id
         cmdline = await asyncio.to_thread(Path(f"/proc/{node.process.pid}/cmdline").read_bytes)
         assert cmdline and token.encode() not in cmdline
+        # -ww: whole command lines (without it ps cuts them at 80 columns when its output
+        # is not a terminal, and a checkout under a long path loses the program's name).
         ps = await asyncio.to_thread(
-            subprocess.run, ["ps", "-eo", "args"], capture_output=True, text=True, check=True
+            subprocess.run, ["ps", "-eww", "-o", "args"], capture_output=True, text=True, check=True
         )
         assert "vasms-media-node" in ps.stdout and token not in ps.stdout
     finally:
