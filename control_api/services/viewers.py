@@ -457,13 +457,19 @@ async def close_owned(ctx: AppContext, row: Consumer) -> bool:
     )
     if row.id not in {r[0] for r in rows}:
         return False
+    await _release(ctx, row)
+    return True
+
+
+async def _release(ctx: AppContext, row: Consumer) -> None:
+    """After a close removed ``row``: the node lets the viewer go (unless it already
+    did), and the close is logged — the same for both close paths."""
     if row.state != ConsumerState.closed.value:
         await _close_on_node(ctx, row)
     log.info(
         "consumer closed",
         extra={"consumer_id": row.id, "transport_id": row.transport_id, "stream_id": row.stream_id},
     )
-    return True
 
 
 async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> bool:
@@ -486,10 +492,5 @@ async def close(ctx: AppContext, session: AsyncSession, row: Consumer) -> bool:
     await session.commit()
     if result.rowcount == 0:
         return False
-    if row.state != ConsumerState.closed.value:
-        await _close_on_node(ctx, row)
-    log.info(
-        "consumer closed",
-        extra={"consumer_id": row.id, "transport_id": row.transport_id, "stream_id": row.stream_id},
-    )
+    await _release(ctx, row)
     return True
